@@ -1,0 +1,56 @@
+# Every target bootstraps its own virtual environment: a fresh clone needs nothing but python3 (and node for synth).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# moto intercepts DynamoDB Streams only without botocore's account-id endpoints (AWS-FACTS section 8);
+# jsii warns about Node 20 on every synth; no AWS credentials or network are ever needed.
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export AWS_EC2_METADATA_DISABLED := true
+
+.PHONY: install test lint typecheck test-unit test-integration test-infra demo bench synth clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/pytest tests/integration tests/cli
+
+test-infra: $(STAMP)
+	$(BIN)/pytest tests/infrastructure
+
+## The whole gate: lint, types, then every test tier.
+test: lint typecheck
+	$(BIN)/pytest
+
+## The main job on an embedded AWS account (a moto server on loopback).
+demo: $(STAMP)
+	$(BIN)/driftline demo
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+synth: $(STAMP)
+	$(BIN)/python app.py
+
+clean:
+	rm -rf $(VENV) cdk.out .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,93 @@
+"""Client construction with one explicit retry policy, and a botocore hook that counts every API call.
+
+The retry mode is set explicitly because the boto3 bundled in the Lambda runtime may default to another mode than
+the one in tests (AWS-FACTS section 2). Clients are always built by the caller and passed in, never at import time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_securityhub import SecurityHubClient
+    from mypy_boto3_sts import STSClient
+
+RETRY_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 8},
+    connect_timeout=5,
+    read_timeout=30,
+    user_agent_extra="driftline",
+)
+
+
+class CallCounter:
+    """Counts AWS API calls per ``service.Operation`` (retries included) through botocore's event system."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def attach(self, session: boto3.Session) -> CallCounter:
+        session.events.register("before-send", self._count)
+        return self
+
+    def _count(self, event_name: str = "before-send.unknown.unknown", **kwargs: Any) -> None:
+        _event, service, operation = event_name.split(".", 2)
+        self.calls[f"{service}.{operation}"] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def by_service(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for name, count in self.calls.items():
+            totals[name.split(".")[0]] += count
+        return dict(totals)
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(sorted(self.calls.items()))
+
+
+class Clients:
+    """The AWS clients of one evaluation, built from one session (and optionally one endpoint, e.g. moto)."""
+
+    def __init__(
+        self, session: boto3.Session | None = None, *, endpoint_url: str | None = None, region: str | None = None
+    ) -> None:
+        self.session = session or boto3.Session()
+        self.endpoint_url = endpoint_url
+        self.region = region or self.session.region_name or "us-east-1"
+        self.counter = CallCounter().attach(self.session)
+        self._cache: dict[str, Any] = {}
+
+    def _client(self, service: str) -> Any:
+        if service not in self._cache:
+            self._cache[service] = self.session.client(
+                service,  # type: ignore[call-overload]
+                region_name=self.region,
+                endpoint_url=self.endpoint_url,
+                config=RETRY_CONFIG,
+            )
+        return self._cache[service]
+
+    def iam(self) -> IAMClient:
+        client: IAMClient = self._client("iam")
+        return client
+
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._client("dynamodb")
+        return client
+
+    def securityhub(self) -> SecurityHubClient:
+        client: SecurityHubClient = self._client("securityhub")
+        return client
+
+    def sts(self) -> STSClient:
+        client: STSClient = self._client("sts")
+        return client

@@ -1,0 +1,134 @@
+"""Whole-account IAM read for the reconcile: GetAccountAuthorizationDetails pages plus the credential report, and
+per-user key listing only where the report and the key cache cannot prove the key set unchanged.
+
+Trade-off (README, "Reading IAM cheaply"): the credential report can be up to 4 hours old, so a key created or
+re-activated since it was generated is seen by the next report, or at once by the event path. Users the caller marks
+``fresh`` (every user with a revoked registry entry or revoked key) are always read directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from driftline.adapters.credential_report import fetch_credential_report
+from driftline.adapters.iam_errors import iam_call
+from driftline.adapters.iam_identity import IdentityReads
+from driftline.adapters.iam_parse import (
+    ReportRow,
+    aware,
+    key_fingerprint,
+    role_from_details,
+    slot_for,
+    user_from_details,
+)
+from driftline.domain.identity import IdentityRef
+from driftline.domain.observed import Inventory, KeyStatus, ObservedKey, ObservedRole, ObservedUser
+from driftline.ports import KeyCache, KnownKey, NoKeyCache
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
+GAAD_PAGE_SIZE = 1000  # the API's maximum; IAM may still return fewer with IsTruncated set
+
+
+class Boto3IamReader:
+    """Reads live IAM into an Inventory. Implements ``ports.IamReader``."""
+
+    def __init__(
+        self,
+        iam: IAMClient,
+        *,
+        key_cache: KeyCache | None = None,
+        report_wait_seconds: float = 60.0,
+        sleep: Callable[[float], None] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._iam = iam
+        self._cache = key_cache or NoKeyCache()
+        self._report_wait = report_wait_seconds
+        self._sleep = sleep
+        self._now = now
+        self._reads = IdentityReads(iam)
+
+    def read_account(self, account_id: str, *, fresh_users: frozenset[str] = frozenset()) -> Inventory:
+        report = self._report()
+        users: dict[str, ObservedUser] = {}
+        roles: dict[str, ObservedRole] = {}
+        with iam_call("GetAccountAuthorizationDetails"):
+            pages = self._iam.get_paginator("get_account_authorization_details").paginate(
+                Filter=["User", "Role"], PaginationConfig={"PageSize": GAAD_PAGE_SIZE}
+            )
+            for page in pages:
+                for detail in page.get("UserDetailList", []):
+                    user = user_from_details(detail, report.get(detail["UserName"]))
+                    users[user.name] = user
+                for role_detail in page.get("RoleDetailList", []):
+                    role = role_from_details(role_detail)
+                    roles[role.name] = role
+        keys = self._keys(account_id, users, report, fresh_users)
+        return Inventory(account_id=account_id, observed_at=self._now(), users=users, roles=roles, keys=keys)
+
+    def read_identities(self, account_id: str, refs: Iterable[IdentityRef]) -> Inventory:
+        return self._reads.read(account_id, refs, self._now())
+
+    def _report(self) -> dict[str, ReportRow]:
+        kwargs = {"sleep": self._sleep} if self._sleep else {}
+        return fetch_credential_report(self._iam, wait_seconds=self._report_wait, **kwargs)  # type: ignore[arg-type]
+
+    def _keys(
+        self, account_id: str, users: dict[str, ObservedUser], report: dict[str, ReportRow], fresh: frozenset[str]
+    ) -> dict[str, ObservedKey]:
+        known = self._cache.load(account_id)
+        changed: dict[str, list[KnownKey]] = {}
+        keys: dict[str, ObservedKey] = {}
+        for name in list(users):
+            row = report.get(name)
+            if name in fresh or row is None:
+                # Revoked, or created after the report: read directly (login profile included, the report lags).
+                users[name], found = self._reads.user_credentials(users[name])
+            elif not row.key_slots:
+                found = []
+            elif key_fingerprint(
+                [(k.created_at, k.status == "Active") for k in known.get(name, [])]
+            ) == key_fingerprint([(s.created_at, s.active) for s in row.key_slots]):
+                found = [self._from_cache(name, k, row) for k in known[name]]
+            else:
+                found = self._listed(name, row)
+            for key in found:
+                keys[key.access_key_id] = key
+            listing = [KnownKey(k.access_key_id, k.created_at, k.status.value) for k in found]
+            if listing != known.get(name, []):
+                changed[name] = listing
+        removed = [name for name in known if name not in users]
+        if changed or removed:
+            self._cache.save(account_id, changed, removed)
+        return keys
+
+    @staticmethod
+    def _from_cache(user: str, known: KnownKey, row: ReportRow) -> ObservedKey:
+        slot = slot_for(known.created_at, row.key_slots)
+        return ObservedKey(
+            access_key_id=known.access_key_id,
+            user_name=user,
+            status=KeyStatus.ACTIVE if slot and slot.active else KeyStatus.INACTIVE,
+            created_at=aware(known.created_at),
+            last_used_at=slot.last_used_at if slot else None,
+        )
+
+    def _listed(self, user: str, row: ReportRow) -> list[ObservedKey]:
+        found = []
+        for meta in self._reads.list_keys(user):
+            slot = slot_for(meta["CreateDate"], row.key_slots)
+            last_used = slot.last_used_at if slot else self._reads.key_last_used(meta["AccessKeyId"])
+            found.append(
+                ObservedKey(
+                    access_key_id=meta["AccessKeyId"],
+                    user_name=user,
+                    status=KeyStatus(meta["Status"]),
+                    created_at=aware(meta["CreateDate"]),
+                    last_used_at=last_used,
+                )
+            )
+        return found

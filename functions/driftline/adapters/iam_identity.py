@@ -1,0 +1,153 @@
+"""Per-identity IAM reads: one user (with its keys, groups, policies and login profile), one role, one key.
+
+Used by the event path and, for a few revoked users, by the reconcile. Every read goes to IAM itself (never to
+policy documents carried in events, which may be truncated: AWS-FACTS section 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from driftline.adapters.iam_errors import absent_if_missing, iam_call
+from driftline.adapters.iam_parse import aware, role_from_details, user_from_details
+from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.observed import Inventory, KeyStatus, ObservedKey, ObservedRole, ObservedUser
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+
+
+class IdentityReads:
+    def __init__(self, iam: IAMClient) -> None:
+        self._iam = iam
+
+    # -- access keys ---------------------------------------------------------------------------------------------
+    def list_keys(self, user: str) -> list[dict[str, Any]]:
+        with iam_call("ListAccessKeys"):
+            pages = self._iam.get_paginator("list_access_keys").paginate(UserName=user)
+            return [dict(meta) for page in pages for meta in page["AccessKeyMetadata"]]
+
+    def key_last_used(self, key_id: str) -> datetime | None:
+        with iam_call("GetAccessKeyLastUsed"):
+            used = self._iam.get_access_key_last_used(AccessKeyId=key_id).get("AccessKeyLastUsed", {})
+        when = used.get("LastUsedDate")
+        return aware(when) if when else None
+
+    def key_owner(self, key_id: str) -> str | None:
+        answer = absent_if_missing(
+            lambda: self._iam.get_access_key_last_used(AccessKeyId=key_id), "GetAccessKeyLastUsed"
+        )
+        return answer.get("UserName") if answer else None
+
+    def user_credentials(
+        self, user: ObservedUser, *, password_use_known: bool = False
+    ) -> tuple[ObservedUser, list[ObservedKey]]:
+        """The user's login profile, password use and keys (with exact last use), read directly from IAM."""
+        profile = absent_if_missing(lambda: self._iam.get_login_profile(UserName=user.name), "GetLoginProfile")
+        last_use = user.password_last_used_at
+        if not password_use_known:
+            got = absent_if_missing(lambda: self._iam.get_user(UserName=user.name), "GetUser")
+            last = got["User"].get("PasswordLastUsed") if got else None
+            last_use = aware(last) if last else None
+        updated = user.model_copy(update={"password_enabled": profile is not None, "password_last_used_at": last_use})
+        keys = [
+            ObservedKey(
+                access_key_id=meta["AccessKeyId"],
+                user_name=user.name,
+                status=KeyStatus(meta["Status"]),
+                created_at=aware(meta["CreateDate"]),
+                last_used_at=self.key_last_used(meta["AccessKeyId"]),
+            )
+            for meta in self.list_keys(user.name)
+        ]
+        return updated, keys
+
+    # -- principals ----------------------------------------------------------------------------------------------
+    def user(self, name: str) -> ObservedUser | None:
+        got = absent_if_missing(lambda: self._iam.get_user(UserName=name), "GetUser")
+        if got is None:
+            return None
+        detail: dict[str, Any] = dict(got["User"])
+        with iam_call("ListAttachedUserPolicies"):
+            detail["AttachedManagedPolicies"] = [
+                p
+                for page in self._iam.get_paginator("list_attached_user_policies").paginate(UserName=name)
+                for p in page["AttachedPolicies"]
+            ]
+        with iam_call("ListGroupsForUser"):
+            detail["GroupList"] = [
+                g["GroupName"]
+                for page in self._iam.get_paginator("list_groups_for_user").paginate(UserName=name)
+                for g in page["Groups"]
+            ]
+        with iam_call("ListUserPolicies"):
+            names = [
+                n
+                for page in self._iam.get_paginator("list_user_policies").paginate(UserName=name)
+                for n in page["PolicyNames"]
+            ]
+        with iam_call("GetUserPolicy"):
+            detail["UserPolicyList"] = [
+                {
+                    "PolicyName": n,
+                    "PolicyDocument": self._iam.get_user_policy(UserName=name, PolicyName=n)["PolicyDocument"],
+                }
+                for n in names
+            ]
+        observed = user_from_details(detail, None)
+        last = detail.get("PasswordLastUsed")
+        return observed.model_copy(update={"password_last_used_at": aware(last)}) if last else observed
+
+    def role(self, name: str) -> ObservedRole | None:
+        got = absent_if_missing(lambda: self._iam.get_role(RoleName=name), "GetRole")
+        if got is None:
+            return None
+        detail: dict[str, Any] = dict(got["Role"])
+        with iam_call("ListAttachedRolePolicies"):
+            detail["AttachedManagedPolicies"] = [
+                p
+                for page in self._iam.get_paginator("list_attached_role_policies").paginate(RoleName=name)
+                for p in page["AttachedPolicies"]
+            ]
+        with iam_call("ListRolePolicies"):
+            names = [
+                n
+                for page in self._iam.get_paginator("list_role_policies").paginate(RoleName=name)
+                for n in page["PolicyNames"]
+            ]
+        with iam_call("GetRolePolicy"):
+            detail["RolePolicyList"] = [
+                {
+                    "PolicyName": n,
+                    "PolicyDocument": self._iam.get_role_policy(RoleName=name, PolicyName=n)["PolicyDocument"],
+                }
+                for n in names
+            ]
+        return role_from_details(detail)
+
+    # -- a scoped inventory --------------------------------------------------------------------------------------
+    def read(self, account_id: str, refs: Iterable[IdentityRef], now: datetime) -> Inventory:
+        """An inventory scoped to ``refs``: a key's user is read too, and a user's keys come with it."""
+        scope = set(refs)
+        users: dict[str, ObservedUser] = {}
+        roles: dict[str, ObservedRole] = {}
+        keys: dict[str, ObservedKey] = {}
+        user_names = {r.name for r in scope if r.kind is Kind.USER}
+        for ref in scope:
+            if ref.kind is Kind.ACCESS_KEY and (owner := self.key_owner(ref.name)):
+                user_names.add(owner)
+        for name in sorted(user_names):
+            user = self.user(name)
+            if user is None:
+                continue
+            users[name], found = self.user_credentials(user, password_use_known=True)
+            keys.update((k.access_key_id, k) for k in found)
+            scope.add(IdentityRef(kind=Kind.USER, name=name))
+        for ref in scope:
+            if ref.kind is Kind.ROLE and (role := self.role(ref.name)):
+                roles[role.name] = role
+        return Inventory(
+            account_id=account_id, observed_at=now, users=users, roles=roles, keys=keys, scope=frozenset(scope)
+        )

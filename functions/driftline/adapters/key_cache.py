@@ -1,0 +1,102 @@
+"""The key cache in the detector's state table: one item per user (``pk`` = ``keyset#<account>``, ``sk`` = user).
+
+Only users whose key set changed are written, so a quiet reconcile writes nothing. Unprocessed batch items are
+retried (botocore retries throttling per call; DynamoDB may still hand items back as unprocessed).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from driftline.domain.errors import StateStoreError
+from driftline.ports import KnownKey
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BATCH = 25  # BatchWriteItem's limit
+MAX_ROUNDS = 8
+
+
+class DynamoKeyCache:
+    """Implements ``ports.KeyCache`` on the state table."""
+
+    def __init__(
+        self, dynamodb: DynamoDBClient, table_name: str, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._db = dynamodb
+        self._table = table_name
+        self._sleep = sleep
+
+    @staticmethod
+    def _pk(account_id: str) -> str:
+        return f"keyset#{account_id}"
+
+    def load(self, account_id: str) -> dict[str, list[KnownKey]]:
+        known: dict[str, list[KnownKey]] = {}
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": self._pk(account_id)}},
+        }
+        try:
+            while True:
+                page = self._db.query(**kwargs)
+                for item in page.get("Items", []):
+                    known[item["sk"]["S"]] = [
+                        KnownKey(
+                            k["M"]["id"]["S"], datetime.fromisoformat(k["M"]["created"]["S"]), k["M"]["status"]["S"]
+                        )
+                        for k in item.get("keys", {}).get("L", [])
+                    ]
+                if "LastEvaluatedKey" not in page:
+                    return known
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StateStoreError(f"loading the key cache from {self._table} failed: {exc}") from exc
+
+    def save(self, account_id: str, changed: Mapping[str, list[KnownKey]], removed: Iterable[str]) -> None:
+        pk = {"S": self._pk(account_id)}
+        requests: list[dict[str, Any]] = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": pk,
+                        "sk": {"S": user},
+                        "keys": {"L": [_key_item(k) for k in keys]},
+                    }
+                }
+            }
+            for user, keys in changed.items()
+        ]
+        requests += [{"DeleteRequest": {"Key": {"pk": pk, "sk": {"S": user}}}} for user in removed]
+        for start in range(0, len(requests), BATCH):
+            self._write(requests[start : start + BATCH])
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        pending = batch
+        for attempt in range(MAX_ROUNDS):
+            try:
+                answer = self._db.batch_write_item(RequestItems={self._table: pending})  # type: ignore[dict-item]
+            except (ClientError, BotoCoreError) as exc:
+                raise StateStoreError(f"writing the key cache to {self._table} failed: {exc}") from exc
+            pending = [dict(r) for r in answer.get("UnprocessedItems", {}).get(self._table, [])]
+            if not pending:
+                return
+            self._sleep(min(0.05 * 2**attempt, 2.0))
+        raise StateStoreError(f"{len(pending)} key cache item(s) stayed unprocessed after {MAX_ROUNDS} rounds")
+
+
+def _key_item(key: KnownKey) -> dict[str, Any]:
+    return {
+        "M": {
+            "id": {"S": key.access_key_id},
+            "created": {"S": key.created_at.isoformat()},
+            "status": {"S": key.status},
+        }
+    }

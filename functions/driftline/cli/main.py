@@ -1,0 +1,33 @@
+"""The ``driftline`` command: subcommands for operators. Exit codes: 0 clean, 1 drift found, 2 usage, 3 error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from driftline import __version__
+from driftline.cli import demo, scan
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="driftline", description="Keep live IAM honest against the registry.")
+    parser.add_argument("--version", action="version", version=f"driftline {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    scan_parser = commands.add_parser("scan", help="reconcile an account with its registry and print every drift")
+    scan.add_arguments(scan_parser)
+    scan_parser.set_defaults(run=scan.run_scan)
+    demo_parser = commands.add_parser("demo", help="run driftline on an embedded moto account with every drift type")
+    demo_parser.add_argument("--format", choices=("table", "json"), default="table")
+    demo_parser.set_defaults(run=demo.run_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The registry file format (YAML or JSON), for seeding a registry, tests and the demo.
+
+    account_id: "123456789012"
+    entries:
+      - kind: user
+        name: alice
+        owner: alice@example.com
+        managed_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]
+
+Every problem is reported at once, each with the entry's position (and line, for YAML); nothing is half-loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from driftline.domain.errors import RegistryFileError
+from driftline.domain.registry import RegistryEntry, RegistrySnapshot
+
+TOP_LEVEL = {"account_id", "entries"}
+
+
+def _yaml_lines(text: str) -> dict[int, int]:
+    """Line number (1-based) of each item of ``entries`` in a YAML document."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    for key, value in node.value:
+        if key.value == "entries" and isinstance(value, yaml.SequenceNode):
+            return {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
+    return {}
+
+
+def _parse(text: str, source: str) -> tuple[Any, dict[int, int]]:
+    if source.endswith(".json"):
+        try:
+            return json.loads(text), {}
+        except json.JSONDecodeError as exc:
+            raise RegistryFileError(source, [f"line {exc.lineno}: invalid JSON: {exc.msg}"]) from exc
+    try:
+        return yaml.safe_load(text), _yaml_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise RegistryFileError(source, [f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
+
+
+def _entry_problems(index: int, raw: Any, line: int | None) -> tuple[RegistryEntry | None, list[str]]:
+    where = f"entries[{index}]" + (f" (line {line})" if line else "")
+    if isinstance(raw, dict) and raw.get("kind") and raw.get("name"):
+        where += f" {raw['kind']}#{raw['name']}"
+    try:
+        return RegistryEntry.model_validate(raw), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {field + ': ' if field else ''}{message}")
+        return None, problems
+
+
+def parse_registry(text: str, source: str = "<registry>") -> RegistrySnapshot:
+    """Validate a whole registry document; raise RegistryFileError listing every problem."""
+    data, lines = _parse(text, source)
+    if not isinstance(data, dict):
+        raise RegistryFileError(source, ["the document must be a mapping with 'account_id' and 'entries'"])
+    problems = [f"unknown top-level field {key!r}" for key in sorted(set(data) - TOP_LEVEL)]
+    account = str(data.get("account_id", ""))
+    if not account.isdigit() or len(account) != 12:
+        problems.append(f"account_id must be a 12-digit AWS account id, got {data.get('account_id')!r}")
+    raw_entries = data.get("entries") or []
+    if not isinstance(raw_entries, list):
+        problems.append("'entries' must be a list")
+        raw_entries = []
+    entries: list[RegistryEntry] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_entries):
+        entry, found = _entry_problems(index, raw, lines.get(index))
+        problems.extend(found)
+        if entry is None:
+            continue
+        if entry.ref.key in seen:
+            problems.append(f"entries[{index}]: duplicate of entries[{seen[entry.ref.key]}] ({entry.ref.key})")
+        seen.setdefault(entry.ref.key, index)
+        entries.append(entry)
+    if problems:
+        raise RegistryFileError(source, problems)
+    return RegistrySnapshot(account_id=account, entries=tuple(entries))
+
+
+def load_registry_file(path: str | Path) -> RegistrySnapshot:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RegistryFileError(str(file), [f"cannot read the file: {exc.strerror}"]) from exc
+    return parse_registry(text, str(file))
+
+
+def dump_registry(snapshot: RegistrySnapshot) -> str:
+    """YAML text that ``parse_registry`` reads back to the same snapshot."""
+    data = snapshot.model_dump(mode="json", exclude_none=True)
+    return yaml.safe_dump(data, sort_keys=False)

@@ -1,0 +1,96 @@
+"""``driftline scan``: the reconcile a Lambda runs, from a workstation, against AWS or a moto server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from driftline.adapters.aws import Clients
+from driftline.adapters.iam_account import Boto3IamReader
+from driftline.adapters.key_cache import DynamoKeyCache
+from driftline.adapters.registry import DynamoRegistry
+from driftline.cli.file_registry import FileRegistry
+from driftline.cli.registry_file import load_registry_file
+from driftline.cli.render import print_json, print_table
+from driftline.domain.errors import DriftlineError
+from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS, CompareSettings, Exclusions
+from driftline.ports import KeyCache, NoKeyCache, NullSink, RegistryReader
+from driftline.service import reconcile
+
+EXIT_CLEAN = 0
+EXIT_DRIFT = 1
+EXIT_ERROR = 3  # 2 is argparse's usage error
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--registry-table", help="DynamoDB registry table name")
+    source.add_argument("--registry-file", help="registry YAML or JSON file")
+    parser.add_argument("--state-table", help="state table for the key cache (makes quiet re-runs cheap)")
+    parser.add_argument("--account-id", help="account to scan (default: the caller's, from STS)")
+    parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. a moto server: http://127.0.0.1:5000")
+    parser.add_argument("--region", default=None, help="region for the DynamoDB tables (IAM is global)")
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--grace-minutes", type=int, default=60, help="grace period of a revocation (default 60)")
+    parser.add_argument("--max-key-age-days", type=int, default=90)
+    parser.add_argument("--max-unused-days", type=int, default=90)
+    parser.add_argument("--exclude-name", action="append", default=[], help="extra name pattern to exclude (glob)")
+    parser.add_argument("--exclude-path", action="append", default=[], help="extra IAM path prefix to exclude")
+    parser.add_argument("--report-wait", type=float, default=60.0, help="seconds to wait for the credential report")
+
+
+def compare_settings(args: argparse.Namespace) -> CompareSettings:
+    return CompareSettings(
+        grace_period=timedelta(minutes=args.grace_minutes),
+        max_key_age_days=args.max_key_age_days,
+        max_unused_days=args.max_unused_days,
+        exclusions=Exclusions(
+            path_prefixes=DEFAULT_EXCLUDED_PATHS + tuple(args.exclude_path),
+            name_patterns=DEFAULT_EXCLUDED_NAMES + tuple(args.exclude_name),
+        ),
+    )
+
+
+def _registry(args: argparse.Namespace, clients: Clients, account_id: str) -> RegistryReader:
+    if args.registry_file:
+        snapshot = load_registry_file(args.registry_file)
+        if snapshot.account_id != account_id:
+            raise DriftlineError(
+                f"{args.registry_file} describes account {snapshot.account_id}, but the scan is of account {account_id}"
+            )
+        return FileRegistry(snapshot)
+    return DynamoRegistry(clients.dynamodb(), args.registry_table)
+
+
+def run_scan(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    try:
+        settings = compare_settings(args)
+        clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
+        account_id = args.account_id or clients.sts().get_caller_identity()["Account"]
+        cache: KeyCache = DynamoKeyCache(clients.dynamodb(), args.state_table) if args.state_table else NoKeyCache()
+        evaluation = reconcile(
+            account_id,
+            iam=Boto3IamReader(clients.iam(), key_cache=cache, report_wait_seconds=args.report_wait),
+            registry=_registry(args, clients, account_id),
+            sink=NullSink(),
+            settings=settings,
+            now=datetime.now(UTC),
+        )
+    except DriftlineError as exc:
+        err.write(f"driftline scan: error: {exc}\n")
+        return EXIT_ERROR
+    except (BotoCoreError, ClientError) as exc:  # e.g. no credentials, endpoint unreachable, STS denied
+        err.write(f"driftline scan: error: {type(exc).__name__}: {exc}\n")
+        return EXIT_ERROR
+    calls = clients.counter.snapshot()
+    if args.format == "json":
+        print_json(evaluation, out, calls)
+    else:
+        print_table(evaluation, out, calls)
+    if evaluation.registry_problems:
+        return EXIT_ERROR
+    return EXIT_DRIFT if evaluation.drift_count else EXIT_CLEAN

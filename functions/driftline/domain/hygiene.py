@@ -1,0 +1,113 @@
+"""Credential hygiene for every observed identity that is not revoked: old keys, unused keys, passwords and roles.
+
+These are the checks Cloud Custodian and Prowler make (key age, key/password/role unused); driftline makes them with
+the registry's per-identity thresholds where the registry sets them. Never-used credentials age from creation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from driftline.domain.context import Context
+from driftline.domain.drift import Drift, DriftType
+from driftline.domain.identity import IdentityRef
+from driftline.domain.observed import ObservedKey, ObservedRole, ObservedUser
+
+
+def _thresholds(ctx: Context, ref: IdentityRef, user: str | None = None) -> tuple[int, int]:
+    """(max key age, max unused days): the identity's entry, then its user's entry, then the defaults."""
+    candidates = [ctx.entry(ref)]
+    if user is not None:
+        candidates.append(ctx.user_entry(user))
+    age, unused = ctx.settings.max_key_age_days, ctx.settings.max_unused_days
+    for entry in reversed([c for c in candidates if c is not None]):
+        age = entry.max_key_age_days or age
+        unused = entry.max_unused_days or unused
+    return age, unused
+
+
+def _days(now: datetime, then: datetime) -> int:
+    return (now - then) // timedelta(days=1)
+
+
+def _stale(ctx: Context, ref: IdentityRef, reasons: list[str], **evidence: object) -> list[Drift]:
+    if not reasons:
+        return []
+    return [
+        ctx.drift(DriftType.STALE_CREDENTIAL, ref, f"{ref.kind.value} {ref.name}: {'; '.join(reasons)}", **evidence)
+    ]
+
+
+def check_key(ctx: Context, key: ObservedKey) -> list[Drift]:
+    if not key.active:
+        return []
+    max_age, max_unused = _thresholds(ctx, key.ref, key.user_name)
+    reasons = []
+    age = _days(ctx.now, key.created_at)
+    if age > max_age:
+        reasons.append(f"created {age} days ago, more than the {max_age}-day maximum age")
+    idle = _days(ctx.now, key.last_used_at or key.created_at)
+    if idle > max_unused:
+        used = f"last used {idle} days ago" if key.last_used_at else f"never used in {idle} days"
+        reasons.append(f"{used}, more than the {max_unused}-day limit")
+    return _stale(
+        ctx,
+        key.ref,
+        reasons,
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        max_age_days=max_age,
+        max_unused_days=max_unused,
+    )
+
+
+def check_user(ctx: Context, user: ObservedUser) -> list[Drift]:
+    if not user.password_enabled:
+        return []
+    _, max_unused = _thresholds(ctx, user.ref)
+    idle = _days(ctx.now, user.password_last_used_at or user.created_at)
+    if idle <= max_unused:
+        return []
+    used = f"last used {idle} days ago" if user.password_last_used_at else f"never used in {idle} days"
+    return _stale(
+        ctx,
+        user.ref,
+        [f"console password {used}, more than the {max_unused}-day limit"],
+        password_last_used_at=user.password_last_used_at,
+        max_unused_days=max_unused,
+    )
+
+
+def check_role(ctx: Context, role: ObservedRole) -> list[Drift]:
+    _, max_unused = _thresholds(ctx, role.ref)
+    idle = _days(ctx.now, role.last_used_at or role.created_at)
+    if idle <= max_unused:
+        return []
+    used = f"last used {idle} days ago" if role.last_used_at else f"never used in {idle} days"
+    return _stale(
+        ctx,
+        role.ref,
+        [f"{used}, more than the {max_unused}-day limit"],
+        role_last_used_at=role.last_used_at,
+        max_unused_days=max_unused,
+    )
+
+
+def check_hygiene(ctx: Context) -> list[Drift]:
+    """Stale-credential drifts for every observed identity that is neither excluded nor revoked."""
+    drifts: list[Drift] = []
+    for user in ctx.inventory.users.values():
+        if _judged(ctx, user.ref):
+            drifts.extend(check_user(ctx, user))
+    for role in ctx.inventory.roles.values():
+        if _judged(ctx, role.ref):
+            drifts.extend(check_role(ctx, role))
+    for key in ctx.inventory.keys.values():
+        if _judged(ctx, key.ref) and ctx.key_revocation(key) is None:
+            drifts.extend(check_key(ctx, key))
+    return drifts
+
+
+def _judged(ctx: Context, ref: IdentityRef) -> bool:
+    entry = ctx.entry(ref)
+    return not entry.is_revoked if entry is not None else not ctx.excluded(ref)

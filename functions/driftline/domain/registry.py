@@ -1,0 +1,120 @@
+"""The registry entry: the desired state of one identity, validated strictly so a bad entry never reaches a decision.
+
+An entitlement list that is ``None`` means "not governed" (driftline does not judge that dimension); an empty
+list means "nothing approved", so anything IAM holds there is excess.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from driftline.domain.identity import IdentityRef, Kind
+
+ACCESS_KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
+POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$")
+IAM_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class Status(StrEnum):
+    """Lifecycle state of a registry entry."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+class RegistryEntry(BaseModel):
+    """Desired state of one IAM identity, as the identity governance team declares it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    kind: Kind
+    name: NonEmpty = Field(description="User or role name, or the access key id for kind access_key.")
+    user: str | None = Field(default=None, description="For an access key: the IAM user that owns it.")
+    owner: NonEmpty
+    purpose: str | None = None
+    status: Status = Status.ACTIVE
+    revoked_at: AwareDatetime | None = None
+    expires_at: AwareDatetime | None = None
+    managed_policies: tuple[str, ...] | None = None
+    groups: tuple[str, ...] | None = None
+    inline_policies: tuple[str, ...] | None = None
+    max_key_age_days: Annotated[int, Field(gt=0, le=36500)] | None = None
+    max_unused_days: Annotated[int, Field(gt=0, le=36500)] | None = None
+    ticket: str | None = None
+    reason: str | None = None
+    version: Annotated[int, Field(ge=0)] = 0
+    updated_at: AwareDatetime | None = None
+    updated_by: str | None = None
+
+    @property
+    def ref(self) -> IdentityRef:
+        return IdentityRef(kind=self.kind, name=self.name)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.status is Status.REVOKED
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    @field_validator("managed_policies")
+    @classmethod
+    def _policy_arns(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for arn in value or ():
+            if not POLICY_ARN.match(arn):
+                raise ValueError(f"{arn!r} is not an IAM managed policy ARN (arn:aws:iam::<account|aws>:policy/...)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.kind is Kind.ACCESS_KEY:
+            self._check_access_key()
+        elif not IAM_NAME.match(self.name):
+            raise ValueError(f"{self.name!r} is not a valid IAM {self.kind.value} name")
+        elif self.user is not None:
+            raise ValueError(f"'user' applies to access keys only, not to a {self.kind.value}")
+        if self.kind is Kind.ROLE and self.groups is not None:
+            raise ValueError("a role cannot be a member of groups; remove 'groups'")
+        if self.status is Status.REVOKED and self.revoked_at is None:
+            raise ValueError("status is 'revoked' but 'revoked_at' is missing: say when the revocation was decided")
+        if self.status is Status.ACTIVE and self.revoked_at is not None:
+            raise ValueError("'revoked_at' is set but status is 'active': set status 'revoked' or drop 'revoked_at'")
+        return self
+
+    def _check_access_key(self) -> None:
+        if not ACCESS_KEY_ID.match(self.name):
+            raise ValueError(
+                f"{self.name!r} is not an access key id: expected AKIA followed by 16 upper-case letters or digits"
+            )
+        if not self.user:
+            raise ValueError("an access key entry must name its IAM user in 'user'")
+        if any(v is not None for v in (self.managed_policies, self.groups, self.inline_policies)):
+            raise ValueError("an access key holds no entitlements: approve them on its user instead")
+
+
+class RegistrySnapshot(BaseModel):
+    """All registry entries of one account, as read at one moment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_id: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    entries: tuple[RegistryEntry, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        seen: set[str] = set()
+        for entry in self.entries:
+            if entry.ref.key in seen:
+                raise ValueError(f"duplicate registry entry {entry.ref.key}")
+            seen.add(entry.ref.key)
+        return self
+
+    def by_ref(self) -> dict[IdentityRef, RegistryEntry]:
+        return {entry.ref: entry for entry in self.entries}

@@ -1,0 +1,46 @@
+"""What the comparison is told besides the two states: thresholds, the grace period and the exclusions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fnmatch import fnmatchcase
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# AWS-owned identities (AWS-FACTS section 3): service-linked roles, IAM Identity Center roles, CDK bootstrap roles.
+DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = ("/aws-service-role/", "/aws-reserved/sso.amazonaws.com/")
+DEFAULT_EXCLUDED_NAMES: tuple[str, ...] = (
+    "AWSServiceRoleFor*",
+    "AWSReservedSSO_*",
+    "cdk-*-deploy-role-*",
+    "cdk-*-file-publishing-role-*",
+    "cdk-*-image-publishing-role-*",
+    "cdk-*-lookup-role-*",
+    "cdk-*-cfn-exec-role-*",
+    "Driftline*",
+)
+
+
+class Exclusions(BaseModel):
+    """Identities that driftline never calls unregistered. An explicit registry entry still covers any of them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path_prefixes: tuple[str, ...] = DEFAULT_EXCLUDED_PATHS
+    name_patterns: tuple[str, ...] = DEFAULT_EXCLUDED_NAMES
+
+    def excludes(self, name: str, path: str = "/") -> bool:
+        if any(path.startswith(prefix) for prefix in self.path_prefixes):
+            return True
+        return any(fnmatchcase(name, pattern) for pattern in self.name_patterns)
+
+
+class CompareSettings(BaseModel):
+    """Thresholds and policy for one comparison. Per-identity thresholds in the registry override the defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    grace_period: timedelta = Field(default=timedelta(hours=1), ge=timedelta(0))
+    max_key_age_days: int = Field(default=90, gt=0)
+    max_unused_days: int = Field(default=90, gt=0)
+    exclusions: Exclusions = Field(default_factory=Exclusions)

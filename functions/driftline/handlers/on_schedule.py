@@ -1,0 +1,90 @@
+"""Scheduled full reconcile of the function's own account: read the registry and IAM, compare, publish."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from driftline.adapters.aws import Clients
+from driftline.adapters.iam_account import Boto3IamReader
+from driftline.adapters.key_cache import DynamoKeyCache
+from driftline.adapters.registry import DynamoRegistry
+from driftline.domain.errors import DriftlineError
+from driftline.observability import logger, metrics
+from driftline.ports import DriftSink, NullSink
+from driftline.service import Evaluation, reconcile
+from driftline.settings import get_settings
+
+
+def account_of(context: LambdaContext) -> str:
+    """The account id from the invoked function's ARN (arn:aws:lambda:region:account:function:name)."""
+    return context.invoked_function_arn.split(":")[4]
+
+
+def run(account_id: str, clients: Clients, sink: DriftSink) -> Evaluation:
+    settings = get_settings()
+    return reconcile(
+        account_id,
+        iam=Boto3IamReader(
+            clients.iam(),
+            key_cache=DynamoKeyCache(clients.dynamodb(), settings.state_table),
+            report_wait_seconds=settings.credential_report_wait_seconds,
+        ),
+        registry=DynamoRegistry(clients.dynamodb(), settings.registry_table),
+        sink=sink,
+        settings=settings.compare_settings(),
+        now=datetime.now(UTC),
+    )
+
+
+def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
+    """Log one line per drift decision, emit metrics, and return the summary the invocation answers with."""
+    for problem in evaluation.registry_problems:
+        logger.error("invalid registry entry", extra={"problem": problem})
+    for drift in evaluation.comparison.drifts:
+        logger.info(
+            "drift",
+            extra={
+                "drift_type": drift.type.value,
+                "severity": drift.severity.value,
+                "identity": drift.identity.key,
+                "owner": drift.owner,
+                "summary": drift.summary,
+            },
+        )
+    by_type = {t.value: n for t, n in evaluation.comparison.by_type().items()}
+    for drift_type, count in by_type.items():
+        with single_metric(name="DriftDetected", unit=MetricUnit.Count, value=count, namespace="Driftline") as metric:
+            metric.add_dimension(name="DriftType", value=drift_type)
+    metrics.add_metric(name="Drifts", unit=MetricUnit.Count, value=evaluation.drift_count)
+    metrics.add_metric(name="IdentitiesScanned", unit=MetricUnit.Count, value=evaluation.identities_observed)
+    metrics.add_metric(name="RegistryProblems", unit=MetricUnit.Count, value=len(evaluation.registry_problems))
+    metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=sum(api_calls.values()))
+    summary = {
+        "account_id": evaluation.account_id,
+        "drifts": evaluation.drift_count,
+        "drifts_by_type": by_type,
+        "identities_observed": evaluation.identities_observed,
+        "registry_entries": evaluation.registry_entries,
+        "registry_problems": len(evaluation.registry_problems),
+        "writes": evaluation.writes,
+        "api_calls": api_calls,
+    }
+    logger.info("reconcile finished", extra=summary)
+    return summary
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    clients = Clients()
+    try:
+        evaluation = run(account_of(context), clients, NullSink())
+    except DriftlineError:
+        metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=1)
+        logger.exception("reconcile failed")
+        raise  # the schedule's retry policy and DLQ take it from here
+    return record(evaluation, clients.counter.snapshot())

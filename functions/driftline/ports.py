@@ -1,0 +1,88 @@
+"""The seams between the core and the outside world, as structural Protocols (fakes need no inheritance)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from driftline.domain.drift import Comparison
+from driftline.domain.identity import IdentityRef
+from driftline.domain.observed import Inventory
+from driftline.domain.registry import RegistryEntry
+from driftline.domain.registry_load import RegistryLoad
+
+
+class KnownKey(NamedTuple):
+    """An access key as last listed by ListAccessKeys: enough to recognise it in the credential report."""
+
+    access_key_id: str
+    created_at: datetime
+    status: str
+
+
+class IamReader(Protocol):
+    def read_account(self, account_id: str, *, fresh_users: frozenset[str] = frozenset()) -> Inventory:
+        """Every user, role and access key of the account. ``fresh_users`` are read per user, never from caches."""
+        ...
+
+    def read_identities(self, account_id: str, refs: Iterable[IdentityRef]) -> Inventory:
+        """Only the named identities (a user's keys come with the user), read directly from IAM."""
+        ...
+
+
+class RegistryReader(Protocol):
+    def load(self, account_id: str) -> RegistryLoad:
+        """Every entry of the account, with the problems of entries that failed validation."""
+        ...
+
+    def get(self, account_id: str, ref: IdentityRef) -> RegistryEntry | None: ...
+
+
+class KeyCache(Protocol):
+    """Remembers each user's key ids between reconciles, so a quiet account needs no per-user ListAccessKeys."""
+
+    def load(self, account_id: str) -> dict[str, list[KnownKey]]: ...
+
+    def save(self, account_id: str, changed: Mapping[str, list[KnownKey]], removed: Iterable[str]) -> None: ...
+
+
+class DriftSink(Protocol):
+    """Receives every comparison (Security Hub publishing plugs in here)."""
+
+    def publish(self, comparison: Comparison, inventory: Inventory) -> int:
+        """Publish the comparison's drifts for the inventory's scope; return the number of writes made."""
+        ...
+
+
+class NoKeyCache:
+    """A cache that remembers nothing: every user with keys is listed (the CLI without a state table)."""
+
+    def load(self, account_id: str) -> dict[str, list[KnownKey]]:
+        return {}
+
+    def save(self, account_id: str, changed: Mapping[str, list[KnownKey]], removed: Iterable[str]) -> None:
+        return None
+
+
+class MemoryKeyCache:
+    """An in-process cache (tests, benchmarks, a long-lived CLI process)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, list[KnownKey]]] = {}
+
+    def load(self, account_id: str) -> dict[str, list[KnownKey]]:
+        return {user: list(keys) for user, keys in self.data.get(account_id, {}).items()}
+
+    def save(self, account_id: str, changed: Mapping[str, list[KnownKey]], removed: Iterable[str]) -> None:
+        account = self.data.setdefault(account_id, {})
+        account.update({user: list(keys) for user, keys in changed.items()})
+        for user in removed:
+            account.pop(user, None)
+
+
+class NullSink:
+    """Publishes nothing (``driftline scan`` without ``--publish``)."""
+
+    def publish(self, comparison: Comparison, inventory: Inventory) -> int:
+        return 0

@@ -1,0 +1,107 @@
+"""Use cases: reconcile a whole account, or evaluate a few identities. Handlers and the CLI only call these.
+
+Both end in the same pure ``compare``; they differ only in how much of IAM they read and which registry entries
+they fetch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from driftline.domain.compare import compare
+from driftline.domain.drift import Comparison
+from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.observed import Inventory
+from driftline.domain.registry import RegistryEntry
+from driftline.domain.settings import CompareSettings
+from driftline.ports import DriftSink, IamReader, RegistryReader
+
+
+class Evaluation(BaseModel):
+    """What one reconcile or scoped evaluation found and did."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    account_id: str
+    comparison: Comparison
+    identities_observed: int
+    registry_entries: int
+    registry_problems: list[str]
+    writes: int
+
+    @property
+    def drift_count(self) -> int:
+        return len(self.comparison.drifts)
+
+
+def fresh_users(entries: Iterable[RegistryEntry]) -> frozenset[str]:
+    """Users whose credentials must be read directly: revoked users, and users of revoked keys. Their verdict
+    (enforced or not) must not rest on a credential report that may be hours old."""
+    names = set()
+    for entry in entries:
+        if entry.is_revoked:
+            if entry.kind is Kind.USER:
+                names.add(entry.name)
+            elif entry.kind is Kind.ACCESS_KEY and entry.user:
+                names.add(entry.user)
+    return frozenset(names)
+
+
+def reconcile(
+    account_id: str,
+    *,
+    iam: IamReader,
+    registry: RegistryReader,
+    sink: DriftSink,
+    settings: CompareSettings,
+    now: datetime,
+) -> Evaluation:
+    """Compare the whole account with its registry and hand every drift to ``sink``."""
+    load = registry.load(account_id)
+    inventory = iam.read_account(account_id, fresh_users=fresh_users(load.entries))
+    comparison = compare(load.entries, inventory, settings, now)
+    writes = sink.publish(comparison, inventory)
+    return Evaluation(
+        account_id=account_id,
+        comparison=comparison,
+        identities_observed=inventory.identity_count,
+        registry_entries=len(load.entries),
+        registry_problems=load.problems,
+        writes=writes,
+    )
+
+
+def evaluate_identities(
+    account_id: str,
+    refs: Iterable[IdentityRef],
+    *,
+    iam: IamReader,
+    registry: RegistryReader,
+    sink: DriftSink,
+    settings: CompareSettings,
+    now: datetime,
+) -> Evaluation:
+    """Evaluate only ``refs`` (the event path): drifts and resolutions stay inside that scope."""
+    inventory = iam.read_identities(account_id, refs)
+    entries = _entries_for(account_id, inventory, registry)
+    comparison = compare(entries, inventory, settings, now)
+    writes = sink.publish(comparison, inventory)
+    return Evaluation(
+        account_id=account_id,
+        comparison=comparison,
+        identities_observed=inventory.identity_count,
+        registry_entries=len(entries),
+        registry_problems=[],
+        writes=writes,
+    )
+
+
+def _entries_for(account_id: str, inventory: Inventory, registry: RegistryReader) -> list[RegistryEntry]:
+    wanted: set[IdentityRef] = set(inventory.scope or ())
+    wanted.update(k.ref for k in inventory.keys.values())
+    wanted.update(IdentityRef(kind=Kind.USER, name=k.user_name) for k in inventory.keys.values())
+    found = (registry.get(account_id, ref) for ref in sorted(wanted, key=lambda r: r.key))
+    return [entry for entry in found if entry is not None]

@@ -1,0 +1,67 @@
+"""Runtime settings of the Lambda functions: the only module that reads the environment.
+
+The CDK stack writes exactly these variables; an infrastructure test validates the synthesized template against
+this model, so the stack and the runtime cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS, CompareSettings, Exclusions
+
+ENV_PREFIX = "DRIFTLINE_"
+
+
+class RuntimeSettings(BaseModel):
+    """Environment of a driftline function (names without the ``DRIFTLINE_`` prefix, lower-cased)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    registry_table: str = Field(min_length=3)
+    state_table: str = Field(min_length=3)
+    grace_period_minutes: int = Field(default=60, ge=0)
+    max_key_age_days: int = Field(default=90, gt=0)
+    max_unused_days: int = Field(default=90, gt=0)
+    excluded_name_patterns: tuple[str, ...] = ()
+    excluded_path_prefixes: tuple[str, ...] = ()
+    credential_report_wait_seconds: int = Field(default=60, ge=1, le=600)
+
+    @field_validator("excluded_name_patterns", "excluded_path_prefixes", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    def compare_settings(self) -> CompareSettings:
+        return CompareSettings(
+            grace_period=timedelta(minutes=self.grace_period_minutes),
+            max_key_age_days=self.max_key_age_days,
+            max_unused_days=self.max_unused_days,
+            exclusions=Exclusions(
+                path_prefixes=DEFAULT_EXCLUDED_PATHS + self.excluded_path_prefixes,
+                name_patterns=DEFAULT_EXCLUDED_NAMES + self.excluded_name_patterns,
+            ),
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RuntimeSettings:
+        values = {k[len(ENV_PREFIX) :].lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+        return cls.model_validate(values)
+
+
+def env_names() -> set[str]:
+    """The environment variable names the runtime reads (the stack must set no others with our prefix)."""
+    return {ENV_PREFIX + name.upper() for name in RuntimeSettings.model_fields}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> RuntimeSettings:
+    """Settings read once per cold start; a bad value fails the cold start with a clear validation error."""
+    return RuntimeSettings.from_env(os.environ)
