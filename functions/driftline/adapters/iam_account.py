@@ -3,7 +3,8 @@ per-user key listing only where the report and the key cache cannot prove the ke
 
 Trade-off (README, "Reading IAM cheaply"): the credential report can be up to 4 hours old, so a key created or
 re-activated since it was generated is seen by the next report, or at once by the event path. Users the caller marks
-``fresh`` (every user with a revoked registry entry or revoked key) are always read directly.
+``fresh`` (every user with a revoked registry entry or revoked key) are read directly whenever the report still
+shows them able to act: enforcement only removes credentials, so a report that shows none needs no second look.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
 
 GAAD_PAGE_SIZE = 1000  # the API's maximum; IAM may still return fewer with IsTruncated set
+
+
+def _can_act(row: ReportRow) -> bool:
+    return row.password_enabled or any(slot.active for slot in row.key_slots)
 
 
 class Boto3IamReader:
@@ -85,8 +90,9 @@ class Boto3IamReader:
         keys: dict[str, ObservedKey] = {}
         for name in list(users):
             row = report.get(name)
-            if name in fresh or row is None:
-                # Revoked, or created after the report: read directly (login profile included, the report lags).
+            if row is None or (name in fresh and _can_act(row)):
+                # Created after the report, or revoked and the report still shows a usable credential: the report
+                # may predate the enforcement, so read directly (login profile included).
                 users[name], found = self._reads.user_credentials(users[name])
             elif not row.key_slots:
                 found = []
