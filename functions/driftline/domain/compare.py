@@ -71,7 +71,7 @@ def _unregistered(ctx: Context) -> list[Drift]:
             ctx.drift(
                 DriftType.UNREGISTERED_IDENTITY,
                 ref,
-                f"{ref.kind.value} {ref.name} exists in IAM (created {principal.created_at:%Y-%m-%d}) "
+                f"{ref.kind.label} {ref.name} exists in IAM (created {principal.created_at:%Y-%m-%d}) "
                 "and has no registry entry, so nobody owns it",
                 path=principal.path,
                 created_at=principal.created_at,

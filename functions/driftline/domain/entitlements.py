@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from driftline.domain.context import Context
+from driftline.domain.context import Context, stamp
 from driftline.domain.drift import Drift, DriftType
 from driftline.domain.identity import Kind
 from driftline.domain.observed import ObservedPrincipal, ObservedUser
@@ -15,7 +15,7 @@ def check_active_entry(ctx: Context, entry: RegistryEntry) -> list[Drift]:
             ctx.drift(
                 DriftType.MISSING_IDENTITY,
                 entry.ref,
-                f"the registry says {entry.kind.value} {entry.name} is active (owner {entry.owner}); IAM has none",
+                f"the registry says {entry.kind.label} {entry.name} is active (owner {entry.owner}); IAM has none",
                 registry_status=entry.status.value,
             )
         ]
@@ -40,13 +40,11 @@ def _can_act(ctx: Context, entry: RegistryEntry) -> bool:
 def _expired(ctx: Context, entry: RegistryEntry) -> list[Drift]:
     if entry.expires_at is None or not entry.expired(ctx.now) or not _can_act(ctx, entry):
         return []
-    days = (ctx.now - entry.expires_at).days
     return [
         ctx.drift(
             DriftType.EXPIRED_BUT_ACTIVE,
             entry.ref,
-            f"{entry.kind.value} {entry.name} expired {days} day(s) ago ({entry.expires_at:%Y-%m-%d}) "
-            f"and can still act in IAM",
+            f"{entry.kind.label} {entry.name} expired at {stamp(entry.expires_at)} and can still act in IAM",
             expires_at=entry.expires_at,
             since=entry.expires_at,
         )
@@ -82,7 +80,7 @@ def _entitlements(ctx: Context, entry: RegistryEntry, principal: ObservedPrincip
             ctx.drift(
                 DriftType.EXCESS_ENTITLEMENT,
                 entry.ref,
-                f"{entry.kind.value} {entry.name} holds what the registry does not approve: {_describe(excess)}",
+                f"{entry.kind.label} {entry.name} holds what the registry does not approve: {_describe(excess)}",
                 excess=excess,
             )
         )
@@ -91,7 +89,7 @@ def _entitlements(ctx: Context, entry: RegistryEntry, principal: ObservedPrincip
             ctx.drift(
                 DriftType.MISSING_ENTITLEMENT,
                 entry.ref,
-                f"{entry.kind.value} {entry.name} lacks approved entitlements: {_describe(missing)}",
+                f"{entry.kind.label} {entry.name} lacks approved entitlements: {_describe(missing)}",
                 missing=missing,
             )
         )

@@ -30,11 +30,15 @@ def _days(now: datetime, then: datetime) -> int:
     return (now - then) // timedelta(days=1)
 
 
+def _use(last_used: datetime | None, created: datetime) -> str:
+    return f"last used {last_used:%Y-%m-%d}" if last_used else f"never used since its creation on {created:%Y-%m-%d}"
+
+
 def _stale(ctx: Context, ref: IdentityRef, reasons: list[str], **evidence: object) -> list[Drift]:
     if not reasons:
         return []
     return [
-        ctx.drift(DriftType.STALE_CREDENTIAL, ref, f"{ref.kind.value} {ref.name}: {'; '.join(reasons)}", **evidence)
+        ctx.drift(DriftType.STALE_CREDENTIAL, ref, f"{ref.kind.label} {ref.name}: {'; '.join(reasons)}", **evidence)
     ]
 
 
@@ -43,13 +47,10 @@ def check_key(ctx: Context, key: ObservedKey) -> list[Drift]:
         return []
     max_age, max_unused = _thresholds(ctx, key.ref, key.user_name)
     reasons = []
-    age = _days(ctx.now, key.created_at)
-    if age > max_age:
-        reasons.append(f"created {age} days ago, more than the {max_age}-day maximum age")
-    idle = _days(ctx.now, key.last_used_at or key.created_at)
-    if idle > max_unused:
-        used = f"last used {idle} days ago" if key.last_used_at else f"never used in {idle} days"
-        reasons.append(f"{used}, more than the {max_unused}-day limit")
+    if _days(ctx.now, key.created_at) > max_age:
+        reasons.append(f"created {key.created_at:%Y-%m-%d}, older than the {max_age}-day maximum age")
+    if _days(ctx.now, key.last_used_at or key.created_at) > max_unused:
+        reasons.append(f"{_use(key.last_used_at, key.created_at)}, idle longer than the {max_unused}-day limit")
     return _stale(
         ctx,
         key.ref,
@@ -65,14 +66,13 @@ def check_user(ctx: Context, user: ObservedUser) -> list[Drift]:
     if not user.password_enabled:
         return []
     _, max_unused = _thresholds(ctx, user.ref)
-    idle = _days(ctx.now, user.password_last_used_at or user.created_at)
-    if idle <= max_unused:
+    if _days(ctx.now, user.password_last_used_at or user.created_at) <= max_unused:
         return []
-    used = f"last used {idle} days ago" if user.password_last_used_at else f"never used in {idle} days"
+    used = _use(user.password_last_used_at, user.created_at)
     return _stale(
         ctx,
         user.ref,
-        [f"console password {used}, more than the {max_unused}-day limit"],
+        [f"console password {used}, idle longer than the {max_unused}-day limit"],
         password_last_used_at=user.password_last_used_at,
         max_unused_days=max_unused,
     )
@@ -80,14 +80,12 @@ def check_user(ctx: Context, user: ObservedUser) -> list[Drift]:
 
 def check_role(ctx: Context, role: ObservedRole) -> list[Drift]:
     _, max_unused = _thresholds(ctx, role.ref)
-    idle = _days(ctx.now, role.last_used_at or role.created_at)
-    if idle <= max_unused:
+    if _days(ctx.now, role.last_used_at or role.created_at) <= max_unused:
         return []
-    used = f"last used {idle} days ago" if role.last_used_at else f"never used in {idle} days"
     return _stale(
         ctx,
         role.ref,
-        [f"{used}, more than the {max_unused}-day limit"],
+        [f"{_use(role.last_used_at, role.created_at)}, idle longer than the {max_unused}-day limit"],
         role_last_used_at=role.last_used_at,
         max_unused_days=max_unused,
     )

@@ -14,6 +14,11 @@ class Kind(StrEnum):
     ROLE = "role"
     ACCESS_KEY = "access_key"
 
+    @property
+    def label(self) -> str:
+        """The kind as people write it in a sentence: ``access key``."""
+        return self.value.replace("_", " ")
+
 
 class IdentityRef(BaseModel):
     """Names one identity: a user or role by name, an access key by its id (``user`` names the key's user)."""

@@ -49,12 +49,11 @@ def check_revocation(ctx: Context, entry: RegistryEntry) -> tuple[RevocationChec
     )
     drifts: list[Drift] = []
     if state is RevocationState.UNENFORCED:
-        hours = (ctx.now - entry.revoked_at).total_seconds() / 3600
         drifts.append(
             ctx.drift(
                 DriftType.UNENFORCED_REVOCATION,
                 entry.ref,
-                f"{entry.kind.value} {entry.name} was revoked {hours:.1f} h ago "
+                f"{entry.kind.label} {entry.name} was revoked at {stamp(entry.revoked_at)} "
                 f"(ticket {entry.ticket or 'none'}) and IAM still allows it: {'; '.join(active)}",
                 revoked_at=entry.revoked_at,
                 still_active=list(active),
@@ -89,7 +88,7 @@ def _used_after_revocation(ctx: Context, entry: RegistryEntry) -> list[Drift]:
         ctx.drift(
             DriftType.REVOKED_CREDENTIAL_USED,
             entry.ref,
-            f"{entry.kind.value} {entry.name} was used at {stamp(when)}, after its revocation at {stamp(revoked_at)}",
+            f"{entry.kind.label} {entry.name} was used at {stamp(when)}, after its revocation at {stamp(revoked_at)}",
             revoked_at=revoked_at,
             **{what: when},
             since=when,

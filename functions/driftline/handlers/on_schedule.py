@@ -56,9 +56,13 @@ def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
             },
         )
     by_type = {t.value: n for t, n in evaluation.comparison.by_type().items()}
-    for drift_type, count in by_type.items():
-        with single_metric(name="DriftDetected", unit=MetricUnit.Count, value=count, namespace="Driftline") as metric:
-            metric.add_dimension(name="DriftType", value=drift_type)
+    by_severity: dict[str, int] = {}
+    for drift in evaluation.comparison.drifts:
+        by_severity[drift.severity.value] = by_severity.get(drift.severity.value, 0) + 1
+    for dimension, counts in (("DriftType", by_type), ("Severity", by_severity)):
+        for value, count in counts.items():
+            with single_metric(name="DriftDetected", unit=MetricUnit.Count, value=count, namespace="Driftline") as m:
+                m.add_dimension(name=dimension, value=value)
     metrics.add_metric(name="Drifts", unit=MetricUnit.Count, value=evaluation.drift_count)
     metrics.add_metric(name="IdentitiesScanned", unit=MetricUnit.Count, value=evaluation.identities_observed)
     metrics.add_metric(name="RegistryProblems", unit=MetricUnit.Count, value=len(evaluation.registry_problems))
@@ -67,6 +71,7 @@ def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
         "account_id": evaluation.account_id,
         "drifts": evaluation.drift_count,
         "drifts_by_type": by_type,
+        "drifts_by_severity": by_severity,
         "identities_observed": evaluation.identities_observed,
         "registry_entries": evaluation.registry_entries,
         "registry_problems": len(evaluation.registry_problems),
