@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from driftline.domain.drift import Comparison
 from driftline.domain.identity import IdentityRef
 from driftline.domain.observed import Inventory
@@ -47,11 +49,24 @@ class KeyCache(Protocol):
     def save(self, account_id: str, changed: Mapping[str, list[KnownKey]], removed: Iterable[str]) -> None: ...
 
 
+class PublishReport(BaseModel):
+    """What a sink did with one comparison."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    published: int = Field(default=0, description="findings imported because new, changed, reactivated or refreshed")
+    resolved: int = Field(default=0, description="findings archived because their drift ended")
+    unchanged: int = 0
+    failed: dict[str, str] = Field(default_factory=dict, description="finding id -> error; retried next run")
+    calls: int = 0
+    error: str | None = Field(default=None, description="why nothing could be published, if so")
+
+
 class DriftSink(Protocol):
     """Receives every comparison (Security Hub publishing plugs in here)."""
 
-    def publish(self, comparison: Comparison, inventory: Inventory) -> int:
-        """Publish the comparison's drifts for the inventory's scope; return the number of writes made."""
+    def publish(self, comparison: Comparison, inventory: Inventory) -> PublishReport:
+        """Publish the comparison's drifts for the inventory's scope, resolving only findings inside that scope."""
         ...
 
 
@@ -84,5 +99,5 @@ class MemoryKeyCache:
 class NullSink:
     """Publishes nothing (``driftline scan`` without ``--publish``)."""
 
-    def publish(self, comparison: Comparison, inventory: Inventory) -> int:
-        return 0
+    def publish(self, comparison: Comparison, inventory: Inventory) -> PublishReport:
+        return PublishReport()

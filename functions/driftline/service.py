@@ -17,7 +17,7 @@ from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
-from driftline.ports import DriftSink, IamReader, RegistryReader
+from driftline.ports import DriftSink, IamReader, PublishReport, RegistryReader
 
 
 class Evaluation(BaseModel):
@@ -30,7 +30,7 @@ class Evaluation(BaseModel):
     identities_observed: int
     registry_entries: int
     registry_problems: list[str]
-    writes: int
+    publish: PublishReport
 
     @property
     def drift_count(self) -> int:
@@ -63,14 +63,14 @@ def reconcile(
     load = registry.load(account_id)
     inventory = iam.read_account(account_id, fresh_users=fresh_users(load.entries))
     comparison = compare(load.entries, inventory, settings, now)
-    writes = sink.publish(comparison, inventory)
+    report = sink.publish(comparison, inventory)
     return Evaluation(
         account_id=account_id,
         comparison=comparison,
         identities_observed=inventory.identity_count,
         registry_entries=len(load.entries),
         registry_problems=load.problems,
-        writes=writes,
+        publish=report,
     )
 
 
@@ -88,14 +88,14 @@ def evaluate_identities(
     inventory = iam.read_identities(account_id, refs)
     entries = _entries_for(account_id, inventory, registry)
     comparison = compare(entries, inventory, settings, now)
-    writes = sink.publish(comparison, inventory)
+    report = sink.publish(comparison, inventory)
     return Evaluation(
         account_id=account_id,
         comparison=comparison,
         identities_observed=inventory.identity_count,
         registry_entries=len(entries),
         registry_problems=[],
-        writes=writes,
+        publish=report,
     )
 
 

@@ -31,6 +31,7 @@ class RuntimeSettings(BaseModel):
     excluded_name_patterns: tuple[str, ...] = ()
     excluded_path_prefixes: tuple[str, ...] = ()
     credential_report_wait_seconds: int = Field(default=60, ge=1, le=600)
+    publish_findings: bool = Field(default=True, description="import drifts into Security Hub CSPM")
 
     @field_validator("excluded_name_patterns", "excluded_path_prefixes", mode="before")
     @classmethod

@@ -63,6 +63,7 @@ class Clients:
         self.session = session or boto3.Session()
         self.endpoint_url = endpoint_url
         self.region = region or self.session.region_name or "us-east-1"
+        self.partition = self.session.get_partition_for_region(self.region)
         self.counter = CallCounter().attach(self.session)
         self._cache: dict[str, Any] = {}
 

@@ -1,5 +1,6 @@
 """``driftline demo``: an embedded moto server plays an AWS account holding every drift type; the scheduled
-reconcile's own code runs against it twice (a first run, then a quiet re-run), and the drifts are printed.
+reconcile's own code runs against it three times (a first run, a quiet re-run, and a run after one revocation is
+enforced), publishing to the moto Security Hub; the drifts and the findings Security Hub holds are printed.
 
 Nothing real is touched: credentials are fake, the endpoint is loopback, and the server stops when the demo ends.
 """
@@ -56,8 +57,9 @@ def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         # Imported here so Powertools reads the demo's environment, not the caller's.
         from driftline.adapters.aws import Clients
         from driftline.adapters.registry import RegistryWriter
+        from driftline.cli.findings import list_findings
+        from driftline.findings.asff import Place
         from driftline.handlers import on_schedule
-        from driftline.ports import NullSink
         from driftline.settings import get_settings
 
         get_settings.cache_clear()
@@ -69,14 +71,20 @@ def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         for entry in registry_entries(keys, now):
             writer.put(ACCOUNT, entry, expected_version=None)
 
-        first_clients = Clients()
-        evaluation = on_schedule.run(ACCOUNT, first_clients, NullSink())
-        first_calls = first_clients.counter.snapshot()
-        quiet_clients = Clients()
-        on_schedule.run(ACCOUNT, quiet_clients, NullSink())
-        quiet_calls = quiet_clients.counter.snapshot()
+        setup.securityhub().enable_security_hub()
+
+        runs = []
+        for step in ("first", "quiet", "after-enforcement"):
+            if step == "after-enforcement":  # someone finally deactivates dave's revoked key
+                setup.iam().update_access_key(UserName="dave", AccessKeyId=keys["dave"], Status="Inactive")
+            clients = Clients()
+            result = on_schedule.run(ACCOUNT, clients, on_schedule.sink_for(ACCOUNT, clients))
+            runs.append((step, result, clients.counter.snapshot()))
+        place = Place(account_id=ACCOUNT, region=setup.region, partition=setup.partition)
+        held = list_findings(setup, place, include_archived=True)
         get_settings.cache_clear()
 
+    _, evaluation, first_calls = runs[0]
     if args.format == "json":
         print_json(evaluation, out, first_calls)
         return 0
@@ -85,9 +93,18 @@ def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         f"{ACCOUNT}; the registry has {evaluation.registry_entries} entries.\n\n"
     )
     print_table(evaluation, out, first_calls)
+    out.write("\nThe scheduled reconcile, three times:\n")
+    for step, result, calls in runs:
+        report = result.publish
+        out.write(
+            f"  {step:<18} {result.drift_count:>2} drifts; Security Hub: {report.published} imported, "
+            f"{report.resolved} resolved, {report.unchanged} unchanged; {sum(calls.values())} AWS calls "
+            f"({calls.get('securityhub.BatchImportFindings', 0)} BatchImportFindings)\n"
+        )
+    active = sum(f.get("RecordState") == "ACTIVE" for f in held)
     out.write(
-        f"\nQuiet re-run (nothing changed, key cache warm): {sum(quiet_calls.values())} AWS calls "
-        f"({', '.join(f'{k} {v}' for k, v in quiet_calls.items())}).\n"
+        f"Security Hub now holds {len(held)} driftline findings: {active} active, {len(held) - active} archived "
+        "(dave's revoked key was deactivated before the third run, so its finding is resolved).\n"
         f"Demo finished in {time.perf_counter() - started:.1f} s; the moto server is stopped.\n"
     )
     return 0

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from driftline import __version__
-from driftline.cli import demo, scan
+from driftline.cli import demo, findings, scan
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan_parser = commands.add_parser("scan", help="reconcile an account with its registry and print every drift")
     scan.add_arguments(scan_parser)
     scan_parser.set_defaults(run=scan.run_scan)
+    findings_parser = commands.add_parser("findings", help="list driftline's findings in Security Hub")
+    findings.add_arguments(findings_parser)
+    findings_parser.set_defaults(run=findings.run_findings)
     demo_parser = commands.add_parser("demo", help="run driftline on an embedded moto account with every drift type")
     demo_parser.add_argument("--format", choices=("table", "json"), default="table")
     demo_parser.set_defaults(run=demo.run_demo)

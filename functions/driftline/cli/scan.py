@@ -10,15 +10,19 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from driftline.adapters.aws import Clients
+from driftline.adapters.finding_state import DynamoFindingStates
 from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.key_cache import DynamoKeyCache
 from driftline.adapters.registry import DynamoRegistry
+from driftline.adapters.securityhub import SecurityHubImporter
 from driftline.cli.file_registry import FileRegistry
 from driftline.cli.registry_file import load_registry_file
 from driftline.cli.render import print_json, print_table
 from driftline.domain.errors import DriftlineError
 from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS, CompareSettings, Exclusions
-from driftline.ports import KeyCache, NoKeyCache, NullSink, RegistryReader
+from driftline.findings.asff import Place
+from driftline.findings.sink import SecurityHubSink
+from driftline.ports import DriftSink, KeyCache, NoKeyCache, NullSink, RegistryReader
 from driftline.service import reconcile
 
 EXIT_CLEAN = 0
@@ -41,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exclude-name", action="append", default=[], help="extra name pattern to exclude (glob)")
     parser.add_argument("--exclude-path", action="append", default=[], help="extra IAM path prefix to exclude")
     parser.add_argument("--report-wait", type=float, default=60.0, help="seconds to wait for the credential report")
+    parser.add_argument(
+        "--publish", action="store_true", help="import drifts into Security Hub (needs --state-table to remember them)"
+    )
 
 
 def compare_settings(args: argparse.Namespace) -> CompareSettings:
@@ -66,6 +73,18 @@ def _registry(args: argparse.Namespace, clients: Clients, account_id: str) -> Re
     return DynamoRegistry(clients.dynamodb(), args.registry_table)
 
 
+def _sink(args: argparse.Namespace, clients: Clients, account_id: str) -> DriftSink:
+    if not args.publish:
+        return NullSink()
+    if not args.state_table:
+        raise DriftlineError("--publish needs --state-table: the detector remembers what it published there")
+    return SecurityHubSink(
+        SecurityHubImporter(clients.securityhub()),
+        DynamoFindingStates(clients.dynamodb(), args.state_table),
+        Place(account_id=account_id, region=clients.region, partition=clients.partition),
+    )
+
+
 def run_scan(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     try:
         settings = compare_settings(args)
@@ -76,7 +95,7 @@ def run_scan(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
             account_id,
             iam=Boto3IamReader(clients.iam(), key_cache=cache, report_wait_seconds=args.report_wait),
             registry=_registry(args, clients, account_id),
-            sink=NullSink(),
+            sink=_sink(args, clients, account_id),
             settings=settings,
             now=datetime.now(UTC),
         )
@@ -91,6 +110,16 @@ def run_scan(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = s
         print_json(evaluation, out, calls)
     else:
         print_table(evaluation, out, calls)
-    if evaluation.registry_problems:
+    publish = evaluation.publish
+    if args.publish:
+        err.write(
+            f"Security Hub: {publish.published} imported, {publish.resolved} resolved, {publish.unchanged} unchanged, "
+            f"{len(publish.failed)} failed\n"
+        )
+        for finding_id, error in publish.failed.items():
+            err.write(f"  failed: {finding_id}: {error}\n")
+    if evaluation.registry_problems or publish.error or publish.failed:
+        if publish.error:
+            err.write(f"driftline scan: error: {publish.error}\n")
         return EXIT_ERROR
     return EXIT_DRIFT if evaluation.drift_count else EXIT_CLEAN

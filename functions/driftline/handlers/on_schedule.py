@@ -9,10 +9,14 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftline.adapters.aws import Clients
+from driftline.adapters.finding_state import DynamoFindingStates
 from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.key_cache import DynamoKeyCache
 from driftline.adapters.registry import DynamoRegistry
+from driftline.adapters.securityhub import SecurityHubImporter
 from driftline.domain.errors import DriftlineError
+from driftline.findings.asff import Place
+from driftline.findings.sink import SecurityHubSink
 from driftline.observability import logger, metrics
 from driftline.ports import DriftSink, NullSink
 from driftline.service import Evaluation, reconcile
@@ -22,6 +26,18 @@ from driftline.settings import get_settings
 def account_of(context: LambdaContext) -> str:
     """The account id from the invoked function's ARN (arn:aws:lambda:region:account:function:name)."""
     return context.invoked_function_arn.split(":")[4]
+
+
+def sink_for(account_id: str, clients: Clients) -> DriftSink:
+    """Security Hub in the function's own account and region, unless publishing is turned off."""
+    settings = get_settings()
+    if not settings.publish_findings:
+        return NullSink()
+    return SecurityHubSink(
+        SecurityHubImporter(clients.securityhub()),
+        DynamoFindingStates(clients.dynamodb(), settings.state_table),
+        Place(account_id=account_id, region=clients.region, partition=clients.partition),
+    )
 
 
 def run(account_id: str, clients: Clients, sink: DriftSink) -> Evaluation:
@@ -44,6 +60,15 @@ def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
     """Log one line per drift decision, emit metrics, and return the summary the invocation answers with."""
     for problem in evaluation.registry_problems:
         logger.error("invalid registry entry", extra={"problem": problem})
+    report = evaluation.publish
+    if report.error:
+        logger.error("findings not published", extra={"error": report.error})
+        metrics.add_metric(name="PublishErrors", unit=MetricUnit.Count, value=1)
+    for finding_id, error in report.failed.items():
+        logger.error("finding import failed", extra={"finding_id": finding_id, "error": error})
+    metrics.add_metric(name="FindingsPublished", unit=MetricUnit.Count, value=report.published)
+    metrics.add_metric(name="FindingsResolved", unit=MetricUnit.Count, value=report.resolved)
+    metrics.add_metric(name="FindingsFailed", unit=MetricUnit.Count, value=len(report.failed))
     for drift in evaluation.comparison.drifts:
         logger.info(
             "drift",
@@ -75,7 +100,7 @@ def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
         "identities_observed": evaluation.identities_observed,
         "registry_entries": evaluation.registry_entries,
         "registry_problems": len(evaluation.registry_problems),
-        "writes": evaluation.writes,
+        "findings": evaluation.publish.model_dump(exclude={"failed"}) | {"failed": len(evaluation.publish.failed)},
         "api_calls": api_calls,
     }
     logger.info("reconcile finished", extra=summary)
@@ -87,7 +112,8 @@ def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     clients = Clients()
     try:
-        evaluation = run(account_of(context), clients, NullSink())
+        account_id = account_of(context)
+        evaluation = run(account_id, clients, sink_for(account_id, clients))
     except DriftlineError:
         metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=1)
         logger.exception("reconcile failed")

@@ -1,0 +1,100 @@
+"""BatchImportFindings done right: batches of at most 100, paced under 10 calls a second, every response's
+``FailedFindings`` read (HTTP 200 can hide failures), only the failed findings retried with backoff, and what still
+fails reported by id with its error code (AWS-FACTS section 4). Throttling errors are retried by botocore first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftline.domain.errors import DriftlineError
+
+if TYPE_CHECKING:
+    from mypy_boto3_securityhub import SecurityHubClient
+
+BATCH_LIMIT = 100
+MIN_INTERVAL = 0.1  # 10 TPS per account and region
+ROUNDS = 4
+UNAVAILABLE = {"InvalidAccessException", "InvalidAccess", "AccessDeniedException"}
+
+
+class SecurityHubUnavailable(DriftlineError):
+    """Security Hub CSPM is not enabled here, or driftline may not import findings: nothing can be published."""
+
+
+class ImportResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    succeeded: list[str] = Field(default_factory=list)
+    failed: dict[str, str] = Field(default_factory=dict, description="finding id -> 'ErrorCode: message'")
+    calls: int = 0
+
+
+class SecurityHubImporter:
+    def __init__(
+        self,
+        client: SecurityHubClient,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._sleep = sleep
+        self._clock = clock
+        self._last_call = float("-inf")
+
+    def import_findings(self, findings: Sequence[dict[str, Any]]) -> ImportResult:
+        result = ImportResult()
+        for start in range(0, len(findings), BATCH_LIMIT):
+            self._import_batch(list(findings[start : start + BATCH_LIMIT]), result)
+        return result
+
+    def _import_batch(self, batch: list[dict[str, Any]], result: ImportResult) -> None:
+        pending = batch
+        errors: dict[str, str] = {}
+        for attempt in range(ROUNDS):
+            failed = self._call(pending, result)
+            errors.update(failed)
+            result.succeeded.extend(f["Id"] for f in pending if f["Id"] not in failed)
+            pending = [f for f in pending if f["Id"] in failed]
+            if not pending:
+                return
+            self._sleep(min(0.2 * 2**attempt, 5.0))
+        result.failed.update({f["Id"]: errors[f["Id"]] for f in pending})
+
+    def _call(self, findings: list[dict[str, Any]], result: ImportResult) -> dict[str, str]:
+        """One BatchImportFindings call; the ids that failed, with their error."""
+        assert 0 < len(findings) <= BATCH_LIMIT
+        wait = self._last_call + MIN_INTERVAL - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        self._last_call = self._clock()
+        result.calls += 1
+        try:
+            answer = self._client.batch_import_findings(Findings=findings)  # type: ignore[arg-type]
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "Unknown"))
+            if code in UNAVAILABLE:
+                raise SecurityHubUnavailable(
+                    f"Security Hub refused the import ({code}: {error.get('Message', '')}); is Security Hub CSPM "
+                    "enabled in this account and region, and may this role call securityhub:BatchImportFindings?"
+                ) from exc
+            return {f["Id"]: f"{code}: {error.get('Message', '')}" for f in findings}
+        except BotoCoreError as exc:
+            return {f["Id"]: f"{type(exc).__name__}: {exc}" for f in findings}
+        failed = {
+            item["Id"]: f"{item.get('ErrorCode', 'Unknown')}: {item.get('ErrorMessage', '')}"
+            for item in answer.get("FailedFindings", [])
+        }
+        if failed and len(failed) == len(findings) and all(e.split(":")[0] in UNAVAILABLE for e in failed.values()):
+            raise SecurityHubUnavailable(
+                f"Security Hub rejected every finding with {next(iter(failed.values()))}; is Security Hub CSPM "
+                "enabled in this account and region?"
+            )
+        return failed

@@ -1,0 +1,133 @@
+"""Deciding what to send to Security Hub: only what is new, changed, due for a refresh, or resolved.
+
+Pure. The last published state of each finding comes from the state table (never from Security Hub reads), so a
+quiet run plans nothing. ``UpdatedAt`` always moves forward for a finding: Security Hub silently ignores an
+update whose ``UpdatedAt`` is not later than the stored one (AWS-FACTS section 4).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from driftline.domain.drift import Drift
+from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.observed import Inventory
+from driftline.findings.asff import Place, archived, content_digest, finding_id, to_asff
+
+# Security Hub deletes an active finding 90 days after its last update; re-import open drifts long before that.
+REFRESH_AFTER = timedelta(days=14)
+TICK = timedelta(milliseconds=1)
+
+
+class FindingState(BaseModel):
+    """What driftline last sent for one finding id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    finding_id: str
+    identity: str
+    user: str | None = None
+    drift_type: str
+    digest: str
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    record_state: Literal["ACTIVE", "ARCHIVED"]
+    finding: dict[str, Any]
+
+    @property
+    def ref(self) -> IdentityRef:
+        return IdentityRef.parse(self.identity)
+
+    @property
+    def sort_key(self) -> str:
+        """``<identity>|<type>``; a key's state sorts under its user (``user#u|access_key#id|type``), so loading
+        a user's states also loads its keys'."""
+        ref = self.ref
+        if ref.kind is Kind.ACCESS_KEY and self.user:
+            return f"user#{self.user}|{ref.key}|{self.drift_type}"
+        return f"{ref.key}|{self.drift_type}"
+
+
+Reason = Literal["new", "changed", "refresh", "reactivated", "resolved"]
+
+
+class Planned(BaseModel):
+    """One finding to import, and the state to remember once Security Hub accepted it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    finding: dict[str, Any]
+    state: FindingState
+    reason: Reason
+
+
+def _next_update(now: datetime, previous: FindingState | None) -> datetime:
+    return now if previous is None else max(now, previous.updated_at + TICK)
+
+
+def _reason(previous: FindingState | None, digest: str, now: datetime, refresh_after: timedelta) -> Reason | None:
+    if previous is None:
+        return "new"
+    if previous.record_state == "ARCHIVED":
+        return "reactivated"
+    if previous.digest != digest:
+        return "changed"
+    if now - previous.updated_at >= refresh_after:
+        return "refresh"
+    return None
+
+
+def plan(
+    drifts: tuple[Drift, ...] | list[Drift],
+    inventory: Inventory,
+    place: Place,
+    states: dict[str, FindingState],
+    now: datetime,
+    refresh_after: timedelta = REFRESH_AFTER,
+) -> list[Planned]:
+    """The imports that bring Security Hub in line with ``drifts``, within the inventory's scope only."""
+    planned: list[Planned] = []
+    current: set[str] = set()
+    for drift in drifts:
+        fid = finding_id(place, drift.type, drift.identity)
+        current.add(fid)
+        previous = states.get(fid)
+        created = previous.created_at if previous is not None else now
+        # Compare content at the previous UpdatedAt, so an unchanged drift digests the same.
+        finding = to_asff(drift, place, inventory, created_at=created, updated_at=_next_update(now, previous))
+        digest = content_digest(finding)
+        reason = _reason(previous, digest, now, refresh_after)
+        if reason is None:
+            continue
+        state = FindingState(
+            finding_id=fid,
+            identity=drift.identity.key,
+            user=drift.user,
+            drift_type=drift.type.value,
+            digest=digest,
+            created_at=created,
+            updated_at=_next_update(now, previous),
+            record_state="ACTIVE",
+            finding=finding,
+        )
+        planned.append(Planned(finding=finding, state=state, reason=reason))
+    for fid, previous in sorted(states.items()):
+        if fid in current or previous.record_state != "ACTIVE":
+            continue
+        if not inventory.covers(previous.ref, previous.user):
+            continue  # this evaluation did not look at that identity: it cannot say the drift ended
+        updated = _next_update(now, previous)
+        finding = archived(previous.finding, updated_at=updated)
+        state = previous.model_copy(
+            update={
+                "updated_at": updated,
+                "record_state": "ARCHIVED",
+                "finding": finding,
+                "digest": content_digest(finding),
+            }
+        )
+        planned.append(Planned(finding=finding, state=state, reason="resolved"))
+    return planned
