@@ -51,7 +51,8 @@ def demo_environment(endpoint: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     started = time.perf_counter()
     with moto_server() as endpoint, demo_environment(endpoint):
         # Imported here so Powertools reads the demo's environment, not the caller's.

@@ -65,7 +65,8 @@ def _print_table(findings: list[dict[str, Any]], out: TextIO) -> None:
     Console(file=out, width=160).print(table)
 
 
-def run_findings(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_findings(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
         account = args.account_id or clients.sts().get_caller_identity()["Account"]

@@ -77,9 +77,11 @@ def parse_registry(text: str, source: str = "<registry>") -> RegistrySnapshot:
     account = str(data.get("account_id", ""))
     if not account.isdigit() or len(account) != 12:
         problems.append(f"account_id must be a 12-digit AWS account id, got {data.get('account_id')!r}")
-    raw_entries = data.get("entries") or []
+    raw_entries = data.get("entries")
+    if raw_entries is None:
+        raw_entries = []
     if not isinstance(raw_entries, list):
-        problems.append("'entries' must be a list")
+        problems.append(f"'entries' must be a list, got {type(raw_entries).__name__}")
         raw_entries = []
     entries: list[RegistryEntry] = []
     seen: dict[str, int] = {}
@@ -89,7 +91,8 @@ def parse_registry(text: str, source: str = "<registry>") -> RegistrySnapshot:
         if entry is None:
             continue
         if entry.ref.key in seen:
-            problems.append(f"entries[{index}]: duplicate of entries[{seen[entry.ref.key]}] ({entry.ref.key})")
+            line = f" (line {lines[index]})" if index in lines else ""
+            problems.append(f"entries[{index}]{line}: duplicate of entries[{seen[entry.ref.key]}] ({entry.ref.key})")
         seen.setdefault(entry.ref.key, index)
         entries.append(entry)
     if problems:
@@ -103,6 +106,8 @@ def load_registry_file(path: str | Path) -> RegistrySnapshot:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise RegistryFileError(str(file), [f"cannot read the file: {exc.strerror}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise RegistryFileError(str(file), [f"the file is not UTF-8 text (byte {exc.start}): {exc.reason}"]) from exc
     return parse_registry(text, str(file))
 
 

@@ -85,7 +85,8 @@ def _sink(args: argparse.Namespace, clients: Clients, account_id: str) -> DriftS
     )
 
 
-def run_scan(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run_scan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     try:
         settings = compare_settings(args)
         clients = Clients(endpoint_url=args.endpoint_url, region=args.region)

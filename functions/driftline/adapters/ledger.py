@@ -1,0 +1,119 @@
+"""The revocation ledger in the state table: ``pk`` = ``ledger#<account>``, ``sk`` = ``<identity>#<requested_at>``.
+
+Every write is conditional on the version read (or on the record not existing yet), so two evaluations racing on
+the same record never lose an update: the loser reads again and re-applies its change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from driftline.domain.errors import StateStoreError, VersionConflict
+from driftline.domain.ledger import LedgerRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+MAX_ATTEMPTS = 6
+
+
+def record_key(account_id: str, identity: str, requested_at_iso: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ledger#{account_id}"}, "sk": {"S": f"{identity}#{requested_at_iso}"}}
+
+
+def _iso(record: LedgerRecord) -> str:
+    return record.requested_at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class DynamoLedger:
+    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
+        self._db = dynamodb
+        self._table = table_name
+
+    def _query(self, values: dict[str, Any], condition: str) -> Iterator[LedgerRecord]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        try:
+            while True:
+                page = self._db.query(**kwargs)
+                for item in page.get("Items", []):
+                    yield LedgerRecord.model_validate_json(item["record"]["S"])
+                if "LastEvaluatedKey" not in page:
+                    return
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StateStoreError(f"reading the revocation ledger from {self._table} failed: {exc}") from exc
+
+    def records(self, account_id: str, identities: Iterable[str] | None = None) -> list[LedgerRecord]:
+        """Every ledger record of the account, or of the given identity keys (``user#alice``…)."""
+        pk = {":pk": {"S": f"ledger#{account_id}"}}
+        if identities is None:
+            return list(self._query(pk, "pk = :pk"))
+        found: list[LedgerRecord] = []
+        for identity in sorted(set(identities)):
+            found.extend(self._query(pk | {":id": {"S": f"{identity}#"}}, "pk = :pk AND begins_with(sk, :id)"))
+        return found
+
+    def get(self, account_id: str, identity: str, requested_at_iso: str) -> LedgerRecord | None:
+        try:
+            item = self._db.get_item(
+                TableName=self._table, Key=record_key(account_id, identity, requested_at_iso), ConsistentRead=True
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StateStoreError(f"reading ledger record {identity} failed: {exc}") from exc
+        return LedgerRecord.model_validate_json(item["record"]["S"]) if item else None
+
+    def put(self, record: LedgerRecord, expected_version: int | None) -> LedgerRecord:
+        """Store ``record`` as the next version; VersionConflict when the stored version is not the one read."""
+        stored = record.model_copy(update={"version": 1 if expected_version is None else expected_version + 1})
+        item = record_key(record.account_id, record.identity, _iso(record)) | {
+            "state": {"S": stored.state.value},
+            "version": {"N": str(stored.version)},
+            "record": {"S": stored.model_dump_json()},
+        }
+        condition: dict[str, Any]
+        if expected_version is None:
+            condition = {"ConditionExpression": "attribute_not_exists(sk)"}
+        else:
+            condition = {
+                "ConditionExpression": "#v = :v",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": {"N": str(expected_version)}},
+            }
+        try:
+            self._db.put_item(TableName=self._table, Item=item, **condition)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise VersionConflict(f"ledger record {record.identity} changed concurrently") from exc
+            raise StateStoreError(f"writing ledger record {record.identity} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StateStoreError(f"writing ledger record {record.identity} failed: {exc}") from exc
+        return stored
+
+    def update(
+        self,
+        account_id: str,
+        identity: str,
+        requested_at_iso: str,
+        change: Callable[[LedgerRecord | None], LedgerRecord | None],
+    ) -> LedgerRecord | None:
+        """Read, apply ``change``, write conditionally; on a lost race read again and re-apply. Returns the stored
+        record, or None when ``change`` had nothing to write."""
+        for _ in range(MAX_ATTEMPTS):
+            current = self.get(account_id, identity, requested_at_iso)
+            new = change(current)
+            if new is None:
+                return None
+            try:
+                return self.put(new, None if current is None else current.version)
+            except VersionConflict:
+                continue
+        raise StateStoreError(f"ledger record {identity} kept changing under {MAX_ATTEMPTS} attempts to update it")
