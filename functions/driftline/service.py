@@ -6,7 +6,7 @@ they fetch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict
 from driftline.domain.compare import compare
 from driftline.domain.drift import Comparison
 from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.ledger import Enforcement
 from driftline.domain.observed import Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
 from driftline.ports import DriftSink, IamReader, PublishReport, RegistryReader
+from driftline.revocations import Ledger, LedgerSummary, sync_ledger
 
 
 class Evaluation(BaseModel):
@@ -31,6 +33,7 @@ class Evaluation(BaseModel):
     registry_entries: int
     registry_problems: list[str]
     publish: PublishReport
+    ledger: LedgerSummary | None = None
 
     @property
     def drift_count(self) -> int:
@@ -58,11 +61,14 @@ def reconcile(
     sink: DriftSink,
     settings: CompareSettings,
     now: datetime,
+    ledger: Ledger | None = None,
 ) -> Evaluation:
-    """Compare the whole account with its registry and hand every drift to ``sink``."""
+    """Compare the whole account with its registry, keep the ledger in step, and hand every drift to ``sink``."""
     load = registry.load(account_id)
     inventory = iam.read_account(account_id, fresh_users=fresh_users(load.entries))
     comparison = compare(load.entries, inventory, settings, now)
+    entries = {e.ref: e for e in load.entries}
+    summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True) if ledger else None
     report = sink.publish(comparison, inventory)
     return Evaluation(
         account_id=account_id,
@@ -71,6 +77,7 @@ def reconcile(
         registry_entries=len(load.entries),
         registry_problems=load.problems,
         publish=report,
+        ledger=summary,
     )
 
 
@@ -83,11 +90,21 @@ def evaluate_identities(
     sink: DriftSink,
     settings: CompareSettings,
     now: datetime,
+    ledger: Ledger | None = None,
+    evidence: Mapping[str, Enforcement] | None = None,
+    observe: Callable[[Inventory], Inventory] | None = None,
 ) -> Evaluation:
-    """Evaluate only ``refs`` (the event path): drifts and resolutions stay inside that scope."""
+    """Evaluate only ``refs`` (the event path): drifts, ledger updates and resolutions stay inside that scope.
+
+    ``evidence`` maps identity keys to the event that may have enforced their revocation; ``observe`` lets the
+    caller add what the event itself proves (a revoked credential's use) to what IAM answered."""
     inventory = iam.read_identities(account_id, refs)
+    if observe is not None:
+        inventory = observe(inventory)
     entries = _entries_for(account_id, inventory, registry)
     comparison = compare(entries, inventory, settings, now)
+    by_ref = {e.ref: e for e in entries}
+    summary = sync_ledger(ledger, account_id, comparison, by_ref, now, evidence=evidence) if ledger else None
     report = sink.publish(comparison, inventory)
     return Evaluation(
         account_id=account_id,
@@ -96,6 +113,7 @@ def evaluate_identities(
         registry_entries=len(entries),
         registry_problems=[],
         publish=report,
+        ledger=summary,
     )
 
 

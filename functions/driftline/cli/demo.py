@@ -61,6 +61,7 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
         from driftline.cli.findings import list_findings
         from driftline.findings.asff import Place
         from driftline.handlers import on_schedule
+        from driftline.handlers.wiring import wire
         from driftline.settings import get_settings
 
         get_settings.cache_clear()
@@ -79,7 +80,7 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
             if step == "after-enforcement":  # someone finally deactivates dave's revoked key
                 setup.iam().update_access_key(UserName="dave", AccessKeyId=keys["dave"], Status="Inactive")
             clients = Clients()
-            result = on_schedule.run(ACCOUNT, clients, on_schedule.sink_for(ACCOUNT, clients))
+            result = on_schedule.run(wire(ACCOUNT, clients))
             runs.append((step, result, clients.counter.snapshot()))
         place = Place(account_id=ACCOUNT, region=setup.region, partition=setup.partition)
         held = list_findings(setup, place, include_archived=True)

@@ -7,7 +7,7 @@ IAM undoes (a key re-activated) goes back to ``unenforced``; every transition is
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -25,6 +25,7 @@ class LedgerState(StrEnum):
 
 
 OPEN_STATES = frozenset({LedgerState.PENDING, LedgerState.UNENFORCED})
+CHECK_REFRESH = timedelta(days=1)
 
 
 class Enforcement(BaseModel):
@@ -102,7 +103,9 @@ def advance(
     if record.state is LedgerState.CANCELLED or (target is record.state and target is LedgerState.ENFORCED):
         return None
     if target is record.state:
-        return record.model_copy(update={"last_checked": now}) if record.is_open else None
+        # Still open: refresh "last checked" once a day, not on every run (quiet runs should not write).
+        due = record.is_open and now - record.last_checked >= CHECK_REFRESH
+        return record.model_copy(update={"last_checked": now}) if due else None
     if target is LedgerState.ENFORCED:
         how = evidence or Enforcement(source="observed", at=now)
         seconds = max(0.0, (how.at - record.requested_at).total_seconds())

@@ -1,0 +1,94 @@
+"""What every handler says about an evaluation: one log line per drift, the metrics, and a summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from driftline.observability import logger, metrics
+from driftline.service import Evaluation
+
+
+def _counted(name: str, dimension: str, counts: dict[str, int]) -> None:
+    for value, count in counts.items():
+        with single_metric(name=name, unit=MetricUnit.Count, value=count, namespace="Driftline") as metric:
+            metric.add_dimension(name=dimension, value=value)
+
+
+def _publish(evaluation: Evaluation) -> None:
+    report = evaluation.publish
+    if report.error:
+        logger.error("findings not published", extra={"error": report.error})
+        metrics.add_metric(name="PublishErrors", unit=MetricUnit.Count, value=1)
+    for finding_id, error in report.failed.items():
+        logger.error("finding import failed", extra={"finding_id": finding_id, "error": error})
+    metrics.add_metric(name="FindingsPublished", unit=MetricUnit.Count, value=report.published)
+    metrics.add_metric(name="FindingsResolved", unit=MetricUnit.Count, value=report.resolved)
+    metrics.add_metric(name="FindingsFailed", unit=MetricUnit.Count, value=len(report.failed))
+
+
+def _ledger(evaluation: Evaluation) -> dict[str, Any]:
+    ledger = evaluation.ledger
+    if ledger is None:
+        return {}
+    for record in ledger.changed:
+        logger.info(
+            "revocation ledger",
+            extra={
+                "identity": record.identity,
+                "state": record.state.value,
+                "ticket": record.ticket,
+                "enforced_by": record.enforced.model_dump(mode="json") if record.enforced else None,
+                "seconds_to_enforce": record.seconds_to_enforce,
+            },
+        )
+        if record.seconds_to_enforce is not None:
+            metrics.add_metric(name="TimeToEnforceSeconds", unit=MetricUnit.Seconds, value=record.seconds_to_enforce)
+    metrics.add_metric(name="OpenUnenforcedRevocations", unit=MetricUnit.Count, value=ledger.open_unenforced)
+    metrics.add_metric(
+        name="OldestUnenforcedRevocationSeconds", unit=MetricUnit.Seconds, value=ledger.oldest_unenforced_seconds
+    )
+    return {"ledger_changes": len(ledger.changed), "open_unenforced_revocations": ledger.open_unenforced}
+
+
+def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
+    """Log one line per drift decision, emit metrics, and return the summary the invocation answers with."""
+    for problem in evaluation.registry_problems:
+        logger.error("invalid registry entry", extra={"problem": problem})
+    for drift in evaluation.comparison.drifts:
+        logger.info(
+            "drift",
+            extra={
+                "drift_type": drift.type.value,
+                "severity": drift.severity.value,
+                "identity": drift.identity.key,
+                "owner": drift.owner,
+                "summary": drift.summary,
+            },
+        )
+    by_type = {t.value: n for t, n in evaluation.comparison.by_type().items()}
+    by_severity: dict[str, int] = {}
+    for drift in evaluation.comparison.drifts:
+        by_severity[drift.severity.value] = by_severity.get(drift.severity.value, 0) + 1
+    _counted("DriftDetected", "DriftType", by_type)
+    _counted("DriftDetected", "Severity", by_severity)
+    _publish(evaluation)
+    metrics.add_metric(name="Drifts", unit=MetricUnit.Count, value=evaluation.drift_count)
+    metrics.add_metric(name="IdentitiesScanned", unit=MetricUnit.Count, value=evaluation.identities_observed)
+    metrics.add_metric(name="RegistryProblems", unit=MetricUnit.Count, value=len(evaluation.registry_problems))
+    metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=sum(api_calls.values()))
+    publish = evaluation.publish
+    summary = {
+        "account_id": evaluation.account_id,
+        "drifts": evaluation.drift_count,
+        "drifts_by_type": by_type,
+        "drifts_by_severity": by_severity,
+        "identities_observed": evaluation.identities_observed,
+        "registry_entries": evaluation.registry_entries,
+        "registry_problems": len(evaluation.registry_problems),
+        "findings": publish.model_dump(exclude={"failed"}) | {"failed": len(publish.failed)},
+        "api_calls": api_calls,
+    } | _ledger(evaluation)
+    logger.info("evaluation finished", extra=summary)
+    return summary

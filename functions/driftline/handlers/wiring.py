@@ -1,0 +1,70 @@
+"""Building the adapters a handler needs from the runtime settings and one set of clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from driftline.adapters.aws import Clients
+from driftline.adapters.finding_state import DynamoFindingStates
+from driftline.adapters.iam_account import Boto3IamReader
+from driftline.adapters.key_cache import DynamoKeyCache
+from driftline.adapters.ledger import DynamoLedger
+from driftline.adapters.registry import DynamoRegistry
+from driftline.adapters.securityhub import SecurityHubImporter
+from driftline.domain.settings import CompareSettings
+from driftline.findings.asff import Place
+from driftline.findings.sink import SecurityHubSink
+from driftline.ports import DriftSink, NullSink
+from driftline.settings import RuntimeSettings, get_settings
+
+
+def account_of(context: LambdaContext) -> str:
+    """The account id from the invoked function's ARN (arn:aws:lambda:region:account:function:name)."""
+    return context.invoked_function_arn.split(":")[4]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    account_id: str
+    clients: Clients
+    settings: RuntimeSettings
+    iam: Boto3IamReader
+    registry: DynamoRegistry
+    ledger: DynamoLedger
+    sink: DriftSink
+
+    @property
+    def compare_settings(self) -> CompareSettings:
+        return self.settings.compare_settings()
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+
+def wire(account_id: str, clients: Clients) -> Wiring:
+    settings = get_settings()
+    db = clients.dynamodb()
+    sink: DriftSink = NullSink()
+    if settings.publish_findings:
+        sink = SecurityHubSink(
+            SecurityHubImporter(clients.securityhub()),
+            DynamoFindingStates(db, settings.state_table),
+            Place(account_id=account_id, region=clients.region, partition=clients.partition),
+        )
+    return Wiring(
+        account_id=account_id,
+        clients=clients,
+        settings=settings,
+        iam=Boto3IamReader(
+            clients.iam(),
+            key_cache=DynamoKeyCache(db, settings.state_table),
+            report_wait_seconds=settings.credential_report_wait_seconds,
+        ),
+        registry=DynamoRegistry(db, settings.registry_table),
+        ledger=DynamoLedger(db, settings.state_table),
+        sink=sink,
+    )

@@ -1,0 +1,107 @@
+"""Keeping the revocation ledger in step with what an evaluation observed.
+
+Each revoked registry entry in the evaluation's scope opens or advances its ledger record; evidence (the CloudTrail
+event that enforced it, or driftline's own action) is attached when the caller has it. A whole-account evaluation
+also cancels open records whose registry entry is no longer revoked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from driftline.domain.drift import Comparison, RevocationCheck
+from driftline.domain.identity import IdentityRef
+from driftline.domain.ledger import Enforcement, LedgerRecord, LedgerState, advance, cancel, open_record
+from driftline.domain.registry import RegistryEntry
+
+Change = Callable[[LedgerRecord | None], LedgerRecord | None]
+
+
+class Ledger(Protocol):
+    def records(self, account_id: str, identities: Iterable[str] | None = None) -> list[LedgerRecord]: ...
+
+    def update(self, account_id: str, identity: str, requested_at_iso: str, change: Change) -> LedgerRecord | None: ...
+
+
+class LedgerSummary(BaseModel):
+    """What the ledger says after an evaluation (the figures behind the revocation metrics)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    changed: list[LedgerRecord] = Field(default_factory=list)
+    open_unenforced: int = 0
+    oldest_unenforced_seconds: float = 0.0
+
+    @property
+    def enforced_now(self) -> list[LedgerRecord]:
+        return [r for r in self.changed if r.state is LedgerState.ENFORCED]
+
+
+def iso(value: datetime) -> str:
+    """The fixed-width UTC text used in ledger keys."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _advance_with(
+    account_id: str, entry: RegistryEntry, check: RevocationCheck, now: datetime, proof: Enforcement | None
+) -> Change:
+    def change(current: LedgerRecord | None) -> LedgerRecord | None:
+        base = current or open_record(account_id, entry, now)
+        moved = advance(base, check, now, proof)
+        return moved if moved is not None or current is not None else base
+
+    return change
+
+
+def _cancel_at(now: datetime) -> Change:
+    return lambda current: cancel(current, now) if current is not None else None
+
+
+def sync_ledger(
+    ledger: Ledger,
+    account_id: str,
+    comparison: Comparison,
+    entries: Mapping[IdentityRef, RegistryEntry],
+    now: datetime,
+    *,
+    evidence: Mapping[str, Enforcement] | None = None,
+    whole_account: bool = False,
+) -> LedgerSummary:
+    """Open, advance (and for a whole-account evaluation, cancel) ledger records; return what changed."""
+    summary = LedgerSummary()
+    latest: dict[tuple[str, str], LedgerRecord] = {}
+    scope = None if whole_account else sorted({c.identity.key for c in comparison.revocations})
+    if scope is None or scope:
+        latest = {(r.identity, iso(r.requested_at)): r for r in ledger.records(account_id, scope)}
+    checked: set[tuple[str, str]] = set()
+    for check in comparison.revocations:
+        key = (check.identity.key, iso(check.revoked_at))
+        checked.add(key)
+        proof = (evidence or {}).get(check.identity.key)
+        change = _advance_with(account_id, entries[check.identity], check, now, proof)
+        if key in latest and change(latest[key]) is None:
+            continue  # nothing to write: no read-modify-write round trip either
+        if (stored := ledger.update(account_id, key[0], key[1], change)) is not None:
+            summary.changed.append(stored)
+            latest[key] = stored
+    if whole_account:
+        for key, record in list(latest.items()):
+            if not record.is_open or key in checked or _still_revoked(record, entries):
+                continue
+            if (stored := ledger.update(account_id, key[0], key[1], _cancel_at(now))) is not None:
+                summary.changed.append(stored)
+                latest[key] = stored
+    unenforced = [r for r in latest.values() if r.state is LedgerState.UNENFORCED]
+    summary.open_unenforced = len(unenforced)
+    if unenforced:
+        summary.oldest_unenforced_seconds = max((now - r.requested_at).total_seconds() for r in unenforced)
+    return summary
+
+
+def _still_revoked(record: LedgerRecord, entries: Mapping[IdentityRef, RegistryEntry]) -> bool:
+    entry = entries.get(IdentityRef.parse(record.identity))
+    return entry is not None and entry.is_revoked and entry.revoked_at == record.requested_at
