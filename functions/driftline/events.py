@@ -8,13 +8,17 @@ documents are never trusted here: the handler re-reads IAM.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.ledger import Enforcement
+from driftline.domain.observed import Inventory
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -181,3 +185,52 @@ def touched(detail: CloudTrailDetail) -> Touched | None:
     if rule.key_param and (key := _lookup(detail, rule.key_param)):
         refs.add(IdentityRef(kind=Kind.ACCESS_KEY, name=key))
     return Touched(refs=frozenset(refs), groups=frozenset(groups))
+
+
+def revoked_callers(detail: CloudTrailDetail, is_revoked: Callable[[IdentityRef], bool]) -> list[IdentityRef]:
+    """The caller's identities (its key, its user or role) that the registry says are revoked."""
+    found = []
+    key, who = caller_key(detail), caller(detail)
+    if key is not None and (is_revoked(key) or (who is not None and is_revoked(who))):
+        found.append(key)
+    if who is not None and is_revoked(who):
+        found.append(who)
+    return found
+
+
+def mark_use(used: list[IdentityRef], detail: CloudTrailDetail) -> Callable[[Inventory], Inventory]:
+    """What the event proves beyond IAM's last-used data (which lags): ``used`` acted at ``eventTime``."""
+    when, event_id = detail.eventTime, detail.eventID
+    console = caller_key(detail) is None
+
+    def newer(last: datetime | None) -> bool:
+        return last is None or last < when
+
+    def observe(inventory: Inventory) -> Inventory:
+        keys, users, roles = dict(inventory.keys), dict(inventory.users), dict(inventory.roles)
+        stamp = {"last_use_event": event_id}
+        for ref in used:
+            if ref.kind is Kind.ACCESS_KEY and (k := keys.get(ref.name)) and newer(k.last_used_at):
+                keys[ref.name] = k.model_copy(update={"last_used_at": when, **stamp})
+            elif ref.kind is Kind.ROLE and (r := roles.get(ref.name)) and newer(r.last_used_at):
+                roles[ref.name] = r.model_copy(update={"last_used_at": when, **stamp})
+            elif ref.kind is Kind.USER and console and (u := users.get(ref.name)) and newer(u.password_last_used_at):
+                users[ref.name] = u.model_copy(update={"password_last_used_at": when, **stamp})
+        return inventory.model_copy(update={"keys": keys, "users": users, "roles": roles})
+
+    return observe
+
+
+def enforcement_evidence(detail: CloudTrailDetail) -> Enforcement:
+    return Enforcement(
+        source="cloudtrail",
+        at=detail.eventTime,
+        event_id=detail.eventID,
+        event_name=detail.eventName,
+        actor_arn=detail.userIdentity.arn,
+    )
+
+
+def group_member_refs(users: list[str]) -> list[IdentityRef]:
+    """A group policy change touches every member of the group."""
+    return [IdentityRef(kind=Kind.USER, name=name) for name in users]

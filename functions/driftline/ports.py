@@ -32,6 +32,10 @@ class IamReader(Protocol):
         """Only the named identities (a user's keys come with the user), read directly from IAM."""
         ...
 
+    def group_members(self, group: str) -> list[str] | None:
+        """The users in a group, or None when the group does not exist."""
+        ...
+
 
 class RegistryReader(Protocol):
     def load(self, account_id: str) -> RegistryLoad:

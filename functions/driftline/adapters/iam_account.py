@@ -78,6 +78,9 @@ class Boto3IamReader:
     def read_identities(self, account_id: str, refs: Iterable[IdentityRef]) -> Inventory:
         return self._reads.read(account_id, refs, self._now())
 
+    def group_members(self, group: str) -> list[str] | None:
+        return self._reads.group_members(group)
+
     def _report(self) -> dict[str, ReportRow]:
         kwargs = {"sleep": self._sleep} if self._sleep else {}
         return fetch_credential_report(self._iam, wait_seconds=self._report_wait, **kwargs)  # type: ignore[arg-type]

@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from driftline.adapters.iam_errors import absent_if_missing, iam_call
+from botocore.exceptions import ClientError
+
+from driftline.adapters.iam_errors import absent_if_missing, error_code, iam_call
 from driftline.adapters.iam_parse import aware, role_from_details, user_from_details
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory, KeyStatus, ObservedKey, ObservedRole, ObservedUser
@@ -63,6 +65,17 @@ class IdentityReads:
             for meta in self.list_keys(user.name)
         ]
         return updated, keys
+
+    def group_members(self, group: str) -> list[str] | None:
+        """The user names in ``group``; None when the group does not exist (any more)."""
+        try:
+            pages = list(self._iam.get_paginator("get_group").paginate(GroupName=group))
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            with iam_call("GetGroup"):
+                raise
+        return [user["UserName"] for page in pages for user in page["Users"]]
 
     # -- principals ----------------------------------------------------------------------------------------------
     def user(self, name: str) -> ObservedUser | None:

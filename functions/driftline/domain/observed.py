@@ -30,6 +30,7 @@ class ObservedKey(BaseModel):
     status: KeyStatus
     created_at: AwareDatetime
     last_used_at: AwareDatetime | None = None
+    last_use_event: str | None = Field(default=None, description="CloudTrail event id that proved the last use.")
 
     @property
     def ref(self) -> IdentityRef:
@@ -65,6 +66,7 @@ class ObservedPrincipal(BaseModel):
     inline_policies: frozenset[str] = frozenset()
     tags: dict[str, str] = Field(default_factory=dict)
     session_denies: tuple[SessionDeny, ...] = ()
+    last_use_event: str | None = Field(default=None, description="CloudTrail event id that proved the last use.")
 
     kind: ClassVar[Kind]
 

@@ -9,6 +9,8 @@ Enforcement means (AWS-FACTS section 3):
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from driftline.domain.context import Context, stamp
 from driftline.domain.drift import Drift, DriftType, RevocationCheck, RevocationState
 from driftline.domain.identity import Kind
@@ -68,22 +70,10 @@ def check_revocation(ctx: Context, entry: RegistryEntry) -> tuple[RevocationChec
 def _used_after_revocation(ctx: Context, entry: RegistryEntry) -> list[Drift]:
     revoked_at = entry.revoked_at
     assert revoked_at is not None
-    uses: list[tuple[str, object]] = []
-    if entry.kind is Kind.ACCESS_KEY:
-        key = ctx.inventory.keys.get(entry.name)
-        if key and key.last_used_at and key.last_used_at > revoked_at:
-            uses.append(("key_last_used_at", key.last_used_at))
-    elif entry.kind is Kind.ROLE:
-        role = ctx.inventory.roles.get(entry.name)
-        if role and role.last_used_at and role.last_used_at > revoked_at:
-            uses.append(("role_last_used_at", role.last_used_at))
-    else:
-        user = ctx.inventory.users.get(entry.name)
-        if user and user.password_last_used_at and user.password_last_used_at > revoked_at:
-            uses.append(("password_last_used_at", user.password_last_used_at))
-    if not uses:
+    found = _last_use(ctx, entry)
+    if found is None or found[1] <= revoked_at:
         return []
-    what, when = uses[0]
+    what, when, event_id = found
     return [
         ctx.drift(
             DriftType.REVOKED_CREDENTIAL_USED,
@@ -91,9 +81,27 @@ def _used_after_revocation(ctx: Context, entry: RegistryEntry) -> list[Drift]:
             f"{entry.kind.label} {entry.name} was used at {stamp(when)}, after its revocation at {stamp(revoked_at)}",
             revoked_at=revoked_at,
             **{what: when},
+            event_id=event_id,
             since=when,
         )
     ]
+
+
+def _last_use(ctx: Context, entry: RegistryEntry) -> tuple[str, datetime, str | None] | None:
+    """(evidence name, last use, CloudTrail event id if an event proved it) of a revoked identity."""
+    if entry.kind is Kind.ACCESS_KEY:
+        key = ctx.inventory.keys.get(entry.name)
+        if key and key.last_used_at:
+            return "key_last_used_at", key.last_used_at, key.last_use_event
+    elif entry.kind is Kind.ROLE:
+        role = ctx.inventory.roles.get(entry.name)
+        if role and role.last_used_at:
+            return "role_last_used_at", role.last_used_at, role.last_use_event
+    else:
+        user = ctx.inventory.users.get(entry.name)
+        if user and user.password_last_used_at:
+            return "password_last_used_at", user.password_last_used_at, user.last_use_event
+    return None
 
 
 def check_key_of_revoked_user(ctx: Context, key_id: str) -> list[Drift]:
@@ -114,6 +122,7 @@ def check_key_of_revoked_user(ctx: Context, key_id: str) -> list[Drift]:
             f"after the user's revocation at {stamp(user_entry.revoked_at)}",
             revoked_at=user_entry.revoked_at,
             key_last_used_at=key.last_used_at,
+            event_id=key.last_use_event,
             since=key.last_used_at,
         )
     ]

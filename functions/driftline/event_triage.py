@@ -1,0 +1,63 @@
+"""Deciding what to do with an incoming event before any AWS call: reject bad input, skip what is not ours.
+
+Never raises: whatever arrives (wrong types, missing fields, other services, failed calls, huge payloads) gets a
+decision with a reason, so the handler can log it and count it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from driftline.events import DETAIL_TYPE, CloudTrailDetail, IamApiCall, Touched, touched
+
+MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit: anything larger did not come from EventBridge
+
+
+class Triage(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    status: Literal["process", "rejected", "skipped"]
+    reason: str = ""
+    detail: CloudTrailDetail | None = None
+    raw_detail: dict[str, Any] | None = None
+    touched: Touched | None = None
+
+
+def _size(event: Any) -> int:
+    try:
+        return len(json.dumps(event, default=str))
+    except (TypeError, ValueError, RecursionError):
+        return MAX_EVENT_BYTES + 1
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "event"
+    return f"{where}: {err['msg']}"
+
+
+def triage(event: Any) -> Triage:
+    if not isinstance(event, dict):
+        return Triage(status="rejected", reason=f"the event is a {type(event).__name__}, not a JSON object")
+    if _size(event) > MAX_EVENT_BYTES:
+        return Triage(status="rejected", reason="the event is larger than EventBridge's 256 KB limit")
+    try:
+        call = IamApiCall.model_validate(event)
+    except ValidationError as exc:
+        return Triage(status="rejected", reason=f"not an EventBridge CloudTrail event: {_first_error(exc)}")
+    detail = call.detail
+    if call.source != "aws.iam" or call.detail_type != DETAIL_TYPE or detail.eventSource != "iam.amazonaws.com":
+        return Triage(status="skipped", reason=f"not an IAM API call ({call.source}, {detail.eventSource})")
+    if detail.errorCode:
+        return Triage(status="skipped", reason=f"failed call {detail.eventName} ({detail.errorCode}) changed nothing")
+    hit = touched(detail)
+    if hit is None:
+        return Triage(status="skipped", reason=f"event {detail.eventName} is not one driftline evaluates")
+    if not hit.refs and not hit.groups:
+        return Triage(status="rejected", reason=f"{detail.eventName} names no identity driftline can find")
+    raw = event.get("detail")
+    assert isinstance(raw, dict)
+    return Triage(status="process", detail=detail, raw_detail=raw, touched=hit)

@@ -1,0 +1,109 @@
+"""IAM changes, evaluated at once: CloudTrail "AWS API Call via CloudTrail" events from EventBridge.
+
+Each event is turned into the identities it touched (``events.EVENT_RULES``), those identities alone are re-read
+from IAM and compared with the registry, and only their findings are published or resolved. Processing is
+idempotent on ``detail.eventID`` (Powertools Idempotency, state table), so a redelivered event writes nothing twice.
+
+Bad input never raises: it is rejected with a log line and a metric. Real failures (IAM, DynamoDB, Security Hub
+errors) raise, so Lambda retries and, after that, the dead-letter queue keeps the event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from driftline import events
+from driftline.adapters.aws import Clients
+from driftline.domain.identity import IdentityRef
+from driftline.event_triage import Triage, triage
+from driftline.handlers.report import record
+from driftline.handlers.wiring import Wiring, account_of, wire
+from driftline.observability import logger, metrics
+from driftline.service import evaluate_identities
+
+# EventBridge retries delivery for up to 24 h (AWS-FACTS section 1): remember processed events as long.
+IDEMPOTENCY_SECONDS = 24 * 3600
+
+
+def _idempotency(clients: Clients, table: str) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
+    store = DynamoDBPersistenceLayer(
+        table_name=table,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="idempotency#iam-event",
+        boto3_client=clients.dynamodb(),
+    )
+    return store, IdempotencyConfig(event_key_jmespath="eventID", expires_after_seconds=IDEMPOTENCY_SECONDS)
+
+
+def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
+    """Evaluate the identities one accepted event touched (group members and revoked callers included)."""
+    assert decision.detail is not None and decision.touched is not None
+    detail = decision.detail
+    refs = set(decision.touched.refs)
+    for group in sorted(decision.touched.groups):
+        refs.update(events.group_member_refs(wiring.iam.group_members(group) or []))
+    used = events.revoked_callers(detail, lambda ref: _revoked(wiring, ref))
+    refs.update(used)
+    exclusions = wiring.compare_settings.exclusions
+    refs = {r for r in refs if r in used or not exclusions.excludes(r.name)}
+    if not refs:
+        metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
+        logger.info("event touches only excluded identities", extra={"event_name": detail.eventName})
+        return {"status": "skipped", "reason": "excluded identities"}
+    rule = events.EVENT_RULES[detail.eventName]
+    evidence = {r.key: events.enforcement_evidence(detail) for r in refs} if rule.enforcing else {}
+    evaluation = evaluate_identities(
+        wiring.account_id,
+        sorted(refs, key=lambda r: r.key),
+        iam=wiring.iam,
+        registry=wiring.registry,
+        sink=wiring.sink,
+        settings=wiring.compare_settings,
+        now=wiring.now(),
+        ledger=wiring.ledger,
+        evidence=evidence,
+        observe=events.mark_use(used, detail) if used else None,
+    )
+    summary = record(evaluation, wiring.clients.counter.snapshot())
+    return {"status": "evaluated", "event_id": detail.eventID, "event_name": detail.eventName} | summary
+
+
+def _revoked(wiring: Wiring, ref: IdentityRef) -> bool:
+    entry = wiring.registry.get(wiring.account_id, ref)
+    return entry is not None and entry.is_revoked
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    decision = triage(event)
+    if decision.status == "rejected":
+        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+        logger.warning("event rejected", extra={"reason": decision.reason})
+        return {"status": "rejected", "reason": decision.reason}
+    if decision.status == "skipped":
+        metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
+        logger.debug("event skipped", extra={"reason": decision.reason})
+        return {"status": "skipped", "reason": decision.reason}
+    assert decision.detail is not None
+    clients = Clients()
+    wiring = wire(account_of(context), clients)
+    store, config = _idempotency(clients, wiring.settings.state_table)
+    config.register_lambda_context(context)
+
+    @idempotent_function(data_keyword_argument="detail", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
+    def process(detail: dict[str, Any]) -> dict[str, Any]:
+        return evaluate_event(wiring, decision)
+
+    result: dict[str, Any] = process(detail=decision.raw_detail)
+    return result
