@@ -36,9 +36,10 @@ class IdentityRef(BaseModel):
     @classmethod
     def parse(cls, text: str) -> IdentityRef:
         """Parse ``kind#name`` (or ``kind/name``) as written by operators and stored in the registry."""
+        kinds = {k.value for k in Kind}
         for sep in ("#", "/"):
             kind, found, name = text.partition(sep)
-            if found and name:
+            if found and name and kind in kinds:
                 return cls(kind=Kind(kind), name=name)
         raise ValueError(f"identity {text!r} is not of the form kind#name (kind: user, role or access_key)")
 

@@ -16,8 +16,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from driftline.domain.identity import IdentityRef, Kind
 
 ACCESS_KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
-POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/.+$")
-IAM_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/.+$")
+# IAM user and role names: ASCII letters, digits and +=,.@_- only, at most 64 characters (CreateUser/CreateRole).
+IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -95,6 +96,8 @@ class RegistryEntry(BaseModel):
             )
         if not self.user:
             raise ValueError("an access key entry must name its IAM user in 'user'")
+        if not IAM_NAME.match(self.user):
+            raise ValueError(f"'user' {self.user!r} is not a valid IAM user name")
         if any(v is not None for v in (self.managed_policies, self.groups, self.inline_policies)):
             raise ValueError("an access key holds no entitlements: approve them on its user instead")
 

@@ -107,8 +107,9 @@ def _last_use(ctx: Context, entry: RegistryEntry) -> tuple[str, datetime, str | 
 def check_key_of_revoked_user(ctx: Context, key_id: str) -> list[Drift]:
     """A key with no revoked entry of its own whose user is revoked: report its use after the user's revocation."""
     key = ctx.inventory.keys.get(key_id)
-    if key is None or ctx.entry(key.ref) is not None:
-        return []
+    own = ctx.entry(key.ref) if key is not None else None
+    if key is None or (own is not None and own.is_revoked):
+        return []  # a key revoked in its own right is judged by its own entry
     user_entry = ctx.user_entry(key.user_name)
     if user_entry is None or not user_entry.is_revoked or user_entry.revoked_at is None:
         return []
