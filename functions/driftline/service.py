@@ -13,11 +13,13 @@ from pydantic import BaseModel, ConfigDict
 
 from driftline.domain.compare import compare
 from driftline.domain.drift import Comparison
+from driftline.domain.enforcement import plan_enforcement
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.ledger import Enforcement
 from driftline.domain.observed import Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
+from driftline.enforcement import EnforcementReport, EnforcementSettings, enforce
 from driftline.ports import DriftSink, IamReader, PublishReport, RegistryReader
 from driftline.revocations import Ledger, LedgerSummary, sync_ledger
 
@@ -34,6 +36,7 @@ class Evaluation(BaseModel):
     registry_problems: list[str]
     publish: PublishReport
     ledger: LedgerSummary | None = None
+    enforcement: EnforcementReport | None = None
 
     @property
     def drift_count(self) -> int:
@@ -62,13 +65,29 @@ def reconcile(
     settings: CompareSettings,
     now: datetime,
     ledger: Ledger | None = None,
+    enforcement: EnforcementSettings | None = None,
 ) -> Evaluation:
-    """Compare the whole account with its registry, keep the ledger in step, and hand every drift to ``sink``."""
+    """Compare the whole account with its registry, keep the ledger in step, enforce unenforced revocations when
+    the deployment says so, and hand every drift to ``sink``."""
     load = registry.load(account_id)
     inventory = iam.read_account(account_id, fresh_users=fresh_users(load.entries))
     comparison = compare(load.entries, inventory, settings, now)
     entries = {e.ref: e for e in load.entries}
     summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True) if ledger else None
+    enforced: EnforcementReport | None = None
+    if enforcement is not None:
+        actions = plan_enforcement(comparison, inventory, settings, now, enforcement.break_glass)
+        enforced = EnforcementReport(planned=[a.description for a in actions])
+        if enforcement.mode == "enforce" and enforcement.enforcer is not None and ledger is not None and actions:
+            by_key = {e.ref.key: e for e in load.entries}
+            enforced = enforce(account_id, actions, by_key, enforcer=enforcement.enforcer, ledger=ledger, now=now)
+            if enforced.applied:  # see the result in IAM, then judge again (the ledger records driftline's steps)
+                touched = {a.revocation for a in actions} | {
+                    IdentityRef(kind=Kind.USER, name=a.user) for a in actions if a.user
+                }
+                inventory = merge(inventory, iam.read_identities(account_id, touched))
+                comparison = compare(load.entries, inventory, settings, now)
+                summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True)
     report = sink.publish(comparison, inventory)
     return Evaluation(
         account_id=account_id,
@@ -78,7 +97,19 @@ def reconcile(
         registry_problems=load.problems,
         publish=report,
         ledger=summary,
+        enforcement=enforced,
     )
+
+
+def merge(whole: Inventory, scoped: Inventory) -> Inventory:
+    """``whole`` with every identity in ``scoped``'s scope replaced by what ``scoped`` observed."""
+    scope = scoped.scope or frozenset()
+    users = {n: u for n, u in whole.users.items() if u.ref not in scope} | scoped.users
+    roles = {n: r for n, r in whole.roles.items() if r.ref not in scope} | scoped.roles
+    keys = {
+        k: v for k, v in whole.keys.items() if v.ref not in scope and not scoped.covers(v.ref, v.user_name)
+    } | scoped.keys
+    return whole.model_copy(update={"users": users, "roles": roles, "keys": keys})
 
 
 def evaluate_identities(

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,8 +33,10 @@ class RuntimeSettings(BaseModel):
     excluded_path_prefixes: tuple[str, ...] = ()
     credential_report_wait_seconds: int = Field(default=60, ge=1, le=600)
     publish_findings: bool = Field(default=True, description="import drifts into Security Hub CSPM")
+    mode: Literal["report", "enforce"] = Field(default="report", description="enforce: act on unenforced revocations")
+    break_glass_principals: tuple[str, ...] = Field(default=(), description="name globs enforcement never touches")
 
-    @field_validator("excluded_name_patterns", "excluded_path_prefixes", mode="before")
+    @field_validator("excluded_name_patterns", "excluded_path_prefixes", "break_glass_principals", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):

@@ -17,6 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan_parser = commands.add_parser("scan", help="reconcile an account with its registry and print every drift")
     scan.add_arguments(scan_parser)
     scan_parser.set_defaults(run=scan.run_scan)
+    enforce_parser = commands.add_parser(
+        "enforce", help="enforce unenforced revocations with reversible steps (--dry-run prints the plan)"
+    )
+    scan.add_enforce_arguments(enforce_parser)
+    enforce_parser.set_defaults(run=scan.run_scan)
     findings_parser = commands.add_parser("findings", help="list driftline's findings in Security Hub")
     findings.add_arguments(findings_parser)
     findings_parser.set_defaults(run=findings.run_findings)

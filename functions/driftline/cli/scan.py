@@ -10,9 +10,11 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from driftline.adapters.aws import Clients
+from driftline.adapters.enforcer import Boto3Enforcer
 from driftline.adapters.finding_state import DynamoFindingStates
 from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.key_cache import DynamoKeyCache
+from driftline.adapters.ledger import DynamoLedger
 from driftline.adapters.registry import DynamoRegistry
 from driftline.adapters.securityhub import SecurityHubImporter
 from driftline.cli.file_registry import FileRegistry
@@ -20,10 +22,11 @@ from driftline.cli.registry_file import load_registry_file
 from driftline.cli.render import print_json, print_table
 from driftline.domain.errors import DriftlineError
 from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS, CompareSettings, Exclusions
+from driftline.enforcement import EnforcementSettings
 from driftline.findings.asff import Place
 from driftline.findings.sink import SecurityHubSink
 from driftline.ports import DriftSink, KeyCache, NoKeyCache, NullSink, RegistryReader
-from driftline.service import reconcile
+from driftline.service import Evaluation, reconcile
 
 EXIT_CLEAN = 0
 EXIT_DRIFT = 1
@@ -85,6 +88,39 @@ def _sink(args: argparse.Namespace, clients: Clients, account_id: str) -> DriftS
     )
 
 
+def add_enforce_arguments(parser: argparse.ArgumentParser) -> None:
+    add_arguments(parser)
+    parser.add_argument("--dry-run", action="store_true", help="print the exact plan, change nothing")
+    parser.add_argument("--break-glass", action="append", default=[], help="name glob never to touch (repeatable)")
+    parser.set_defaults(enforce=True)
+
+
+def _enforcement(args: argparse.Namespace, clients: Clients) -> EnforcementSettings | None:
+    if not getattr(args, "enforce", False):
+        return None
+    if not args.dry_run and not args.state_table:
+        raise DriftlineError("enforce needs --state-table: every step is written to the ledger before it runs")
+    return EnforcementSettings(
+        mode="report" if args.dry_run else "enforce",
+        break_glass=tuple(args.break_glass),
+        enforcer=None if args.dry_run else Boto3Enforcer(clients.iam()),
+    )
+
+
+def _print_enforcement(evaluation: Evaluation, err: TextIO, dry_run: bool) -> None:
+    report = evaluation.enforcement
+    if report is None:
+        return
+    err.write(
+        f"Enforcement plan ({'dry run: nothing changed' if dry_run else 'enforce'}): {len(report.planned)} step(s)\n"
+    )
+    for step in report.planned:
+        state = "applied" if step in report.applied else ("FAILED" if step in report.failed else "planned")
+        err.write(f"  [{state}] {step}\n")
+    for step, error in report.failed.items():
+        err.write(f"  failed: {step}: {error}\n")
+
+
 def run_scan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     try:
@@ -99,6 +135,8 @@ def run_scan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
             sink=_sink(args, clients, account_id),
             settings=settings,
             now=datetime.now(UTC),
+            ledger=DynamoLedger(clients.dynamodb(), args.state_table) if args.state_table else None,
+            enforcement=_enforcement(args, clients),
         )
     except DriftlineError as exc:
         err.write(f"driftline scan: error: {exc}\n")
@@ -111,6 +149,7 @@ def run_scan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         print_json(evaluation, out, calls)
     else:
         print_table(evaluation, out, calls)
+    _print_enforcement(evaluation, err, getattr(args, "dry_run", False))
     publish = evaluation.publish
     if args.publish:
         err.write(
@@ -119,7 +158,8 @@ def run_scan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         )
         for finding_id, error in publish.failed.items():
             err.write(f"  failed: {finding_id}: {error}\n")
-    if evaluation.registry_problems or publish.error or publish.failed:
+    failed_steps = evaluation.enforcement.failed if evaluation.enforcement else {}
+    if evaluation.registry_problems or publish.error or publish.failed or failed_steps:
         if publish.error:
             err.write(f"driftline scan: error: {publish.error}\n")
         return EXIT_ERROR

@@ -41,6 +41,18 @@ class Enforcement(BaseModel):
     actor_arn: str | None = None
 
 
+class ActionLog(BaseModel):
+    """One enforcement step driftline took, written before (``intended``) and after (``done`` / ``failed``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    step: str
+    target: str
+    status: Literal["intended", "done", "failed"]
+    at: AwareDatetime
+    error: str | None = None
+
+
 class LedgerRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -58,6 +70,7 @@ class LedgerRecord(BaseModel):
     seconds_to_enforce: float | None = None
     cancelled_at: AwareDatetime | None = None
     history: tuple[str, ...] = ()
+    actions: tuple[ActionLog, ...] = ()
     version: int = Field(default=0, ge=0)
 
     @property
@@ -107,13 +120,26 @@ def advance(
         due = record.is_open and now - record.last_checked >= CHECK_REFRESH
         return record.model_copy(update={"last_checked": now}) if due else None
     if target is LedgerState.ENFORCED:
-        how = evidence or Enforcement(source="observed", at=now)
+        how = evidence or _own_action(record) or Enforcement(source="observed", at=now)
         seconds = max(0.0, (how.at - record.requested_at).total_seconds())
         return _moved(record, target, now, enforced=how, seconds_to_enforce=seconds)
     if target is LedgerState.UNENFORCED:
         first = record.first_seen_unenforced or now
         return _moved(record, target, now, first_seen_unenforced=first, enforced=None, seconds_to_enforce=None)
     return _moved(record, target, now)
+
+
+def _own_action(record: LedgerRecord) -> Enforcement | None:
+    """driftline's own completed steps, if it enforced the revocation itself."""
+    done = [a for a in record.actions if a.status == "done"]
+    if not done:
+        return None
+    steps = ", ".join(sorted({a.step for a in done}))
+    return Enforcement(source="driftline", at=max(a.at for a in done), event_name=steps)
+
+
+def log_action(record: LedgerRecord, action: ActionLog) -> LedgerRecord:
+    return record.model_copy(update={"actions": (*record.actions, action)})
 
 
 def cancel(record: LedgerRecord, now: datetime) -> LedgerRecord | None:

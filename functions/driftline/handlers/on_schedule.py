@@ -27,6 +27,7 @@ def run(wiring: Wiring) -> Evaluation:
         settings=wiring.compare_settings,
         now=wiring.now(),
         ledger=wiring.ledger,
+        enforcement=wiring.enforcement,
     )
 
 

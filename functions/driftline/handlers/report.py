@@ -52,6 +52,25 @@ def _ledger(evaluation: Evaluation) -> dict[str, Any]:
     return {"ledger_changes": len(ledger.changed), "open_unenforced_revocations": ledger.open_unenforced}
 
 
+def _enforcement(evaluation: Evaluation) -> dict[str, Any]:
+    report = evaluation.enforcement
+    if report is None:
+        return {}
+    applied = set(report.applied)
+    for step in report.planned:
+        if step in applied:
+            logger.warning("enforced", extra={"step": step})
+        elif step in report.failed:
+            logger.error("enforcement failed", extra={"step": step, "error": report.failed[step]})
+        else:
+            logger.info("enforcement plan (not applied)", extra={"step": step})
+    metrics.add_metric(name="EnforcementActions", unit=MetricUnit.Count, value=len(report.applied))
+    metrics.add_metric(name="EnforcementFailures", unit=MetricUnit.Count, value=len(report.failed))
+    return {
+        "enforcement": {"planned": len(report.planned), "applied": len(report.applied), "failed": len(report.failed)}
+    }
+
+
 def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
     """Log one line per drift decision, emit metrics, and return the summary the invocation answers with."""
     for problem in evaluation.registry_problems:
@@ -79,16 +98,20 @@ def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
     metrics.add_metric(name="RegistryProblems", unit=MetricUnit.Count, value=len(evaluation.registry_problems))
     metrics.add_metric(name="ApiCalls", unit=MetricUnit.Count, value=sum(api_calls.values()))
     publish = evaluation.publish
-    summary = {
-        "account_id": evaluation.account_id,
-        "drifts": evaluation.drift_count,
-        "drifts_by_type": by_type,
-        "drifts_by_severity": by_severity,
-        "identities_observed": evaluation.identities_observed,
-        "registry_entries": evaluation.registry_entries,
-        "registry_problems": len(evaluation.registry_problems),
-        "findings": publish.model_dump(exclude={"failed"}) | {"failed": len(publish.failed)},
-        "api_calls": api_calls,
-    } | _ledger(evaluation)
+    summary = (
+        {
+            "account_id": evaluation.account_id,
+            "drifts": evaluation.drift_count,
+            "drifts_by_type": by_type,
+            "drifts_by_severity": by_severity,
+            "identities_observed": evaluation.identities_observed,
+            "registry_entries": evaluation.registry_entries,
+            "registry_problems": len(evaluation.registry_problems),
+            "findings": publish.model_dump(exclude={"failed"}) | {"failed": len(publish.failed)},
+            "api_calls": api_calls,
+        }
+        | _ledger(evaluation)
+        | _enforcement(evaluation)
+    )
     logger.info("evaluation finished", extra=summary)
     return summary

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftline.adapters.aws import Clients
+from driftline.adapters.enforcer import Boto3Enforcer
 from driftline.adapters.finding_state import DynamoFindingStates
 from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.key_cache import DynamoKeyCache
@@ -15,6 +16,7 @@ from driftline.adapters.ledger import DynamoLedger
 from driftline.adapters.registry import DynamoRegistry
 from driftline.adapters.securityhub import SecurityHubImporter
 from driftline.domain.settings import CompareSettings
+from driftline.enforcement import EnforcementSettings
 from driftline.findings.asff import Place
 from driftline.findings.sink import SecurityHubSink
 from driftline.ports import DriftSink, NullSink
@@ -39,6 +41,14 @@ class Wiring:
     @property
     def compare_settings(self) -> CompareSettings:
         return self.settings.compare_settings()
+
+    @property
+    def enforcement(self) -> EnforcementSettings:
+        """Enforcement permissions exist only in enforce mode (the stack adds them), and so does the enforcer."""
+        enforcer = Boto3Enforcer(self.clients.iam()) if self.settings.mode == "enforce" else None
+        return EnforcementSettings(
+            mode=self.settings.mode, break_glass=self.settings.break_glass_principals, enforcer=enforcer
+        )
 
     @staticmethod
     def now() -> datetime:
