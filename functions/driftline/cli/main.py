@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from driftline import __version__
-from driftline.cli import demo, findings, scan
+from driftline.cli import demo, evidence, findings, scan
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_enforce_arguments(enforce_parser)
     enforce_parser.set_defaults(run=scan.run_scan)
+    evidence_parser = commands.add_parser("evidence", help="export the revocation ledger (csv, json, html)")
+    evidence.add_arguments(evidence_parser)
+    evidence_parser.set_defaults(run=evidence.run_evidence)
     findings_parser = commands.add_parser("findings", help="list driftline's findings in Security Hub")
     findings.add_arguments(findings_parser)
     findings_parser.set_defaults(run=findings.run_findings)

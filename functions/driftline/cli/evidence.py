@@ -1,0 +1,122 @@
+"""``driftline evidence``: the revocation ledger of an account and period, for auditors and their tools.
+
+CSV and JSON for tools; a self-contained HTML report for people. Each revocation shows when it was requested,
+when and how it was enforced (the CloudTrail event and actor, driftline's own steps, or "observed": enforced no
+later than the reconcile that saw it), the time to enforce, and the open ones with their age.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from driftline.adapters.aws import Clients
+from driftline.adapters.ledger import DynamoLedger
+from driftline.cli.evidence_html import render_html
+from driftline.domain.errors import DriftlineError
+from driftline.domain.ledger import LedgerRecord
+
+EXIT_OK, EXIT_ERROR = 0, 3
+COLUMNS = (
+    "identity",
+    "state",
+    "requested_at",
+    "requested_by",
+    "ticket",
+    "reason",
+    "first_seen_unenforced",
+    "enforced_at",
+    "enforced_by",
+    "event_id",
+    "event_name",
+    "actor_arn",
+    "seconds_to_enforce",
+    "open_age_seconds",
+    "cancelled_at",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state-table", required=True, help="the detector's state table (holds the ledger)")
+    parser.add_argument("--account-id", help="account (default: the caller's)")
+    parser.add_argument("--since", type=_time, help="revocations requested at or after (ISO 8601, with timezone)")
+    parser.add_argument("--until", type=_time, help="revocations requested before (ISO 8601, with timezone)")
+    parser.add_argument("--format", choices=("csv", "json", "html"), default="csv")
+    parser.add_argument("--output", help="write to this file instead of standard output")
+    parser.add_argument("--endpoint-url")
+    parser.add_argument("--region")
+
+
+def _time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no timezone; write e.g. 2026-11-01T00:00:00Z")
+    return value
+
+
+def row(record: LedgerRecord, now: datetime) -> dict[str, Any]:
+    how = record.enforced
+    return {
+        "identity": record.identity,
+        "state": record.state.value,
+        "requested_at": record.requested_at.isoformat(),
+        "requested_by": record.requested_by or "",
+        "ticket": record.ticket or "",
+        "reason": record.reason or "",
+        "first_seen_unenforced": record.first_seen_unenforced.isoformat() if record.first_seen_unenforced else "",
+        "enforced_at": how.at.isoformat() if how else "",
+        "enforced_by": how.source if how else "",
+        "event_id": (how.event_id or "") if how else "",
+        "event_name": (how.event_name or "") if how else "",
+        "actor_arn": (how.actor_arn or "") if how else "",
+        "seconds_to_enforce": round(record.seconds_to_enforce, 1) if record.seconds_to_enforce is not None else "",
+        "open_age_seconds": round((now - record.requested_at).total_seconds(), 1) if record.is_open else "",
+        "cancelled_at": record.cancelled_at.isoformat() if record.cancelled_at else "",
+    }
+
+
+def select(records: list[LedgerRecord], since: datetime | None, until: datetime | None) -> list[LedgerRecord]:
+    chosen = [
+        r for r in records if (since is None or r.requested_at >= since) and (until is None or r.requested_at < until)
+    ]
+    return sorted(chosen, key=lambda r: (r.requested_at, r.identity))
+
+
+def render(records: list[LedgerRecord], fmt: str, account_id: str, now: datetime) -> str:
+    rows = [row(r, now) for r in records]
+    if fmt == "json":
+        return json.dumps({"account_id": account_id, "generated_at": now.isoformat(), "revocations": rows}, indent=2)
+    if fmt == "html":
+        return render_html(records, rows, account_id, now)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def run_evidence(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    now = datetime.now(UTC)
+    try:
+        clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
+        account = args.account_id or clients.sts().get_caller_identity()["Account"]
+        records = select(DynamoLedger(clients.dynamodb(), args.state_table).records(account), args.since, args.until)
+    except (DriftlineError, BotoCoreError, ClientError) as exc:
+        err.write(f"driftline evidence: error: {exc}\n")
+        return EXIT_ERROR
+    text = render(records, args.format, account, now)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        err.write(f"wrote {len(records)} revocation(s) to {args.output}\n")
+    else:
+        out.write(text)
+    return EXIT_OK
