@@ -97,14 +97,8 @@ class Boto3IamReader:
                 # Created after the report, or revoked and the report still shows a usable credential: the report
                 # may predate the enforcement, so read directly (login profile included).
                 users[name], found = self._reads.user_credentials(users[name])
-            elif not row.key_slots:
-                found = []
-            elif key_fingerprint(
-                [(k.created_at, k.status == "Active") for k in known.get(name, [])]
-            ) == key_fingerprint([(s.created_at, s.active) for s in row.key_slots]):
-                found = [self._from_cache(name, k, row) for k in known[name]]
             else:
-                found = self._listed(name, row)
+                found = self._user_keys(name, row, known.get(name, []))
             for key in found:
                 keys[key.access_key_id] = key
             listing = [KnownKey(k.access_key_id, k.created_at, k.status.value) for k in found]
@@ -114,6 +108,18 @@ class Boto3IamReader:
         if changed or removed:
             self._cache.save(account_id, changed, removed)
         return keys
+
+    def _user_keys(self, name: str, row: ReportRow, known: list[KnownKey]) -> list[ObservedKey]:
+        if not row.key_slots:
+            return []
+        seconds = [s.created_at.replace(microsecond=0) for s in row.key_slots]
+        if len(set(seconds)) < len(seconds):
+            # Two keys created in the same second: the report cannot tell their slots apart, so ask IAM per key.
+            return self._listed(name, row, exact=True)
+        cached = key_fingerprint([(k.created_at, k.status == "Active") for k in known])
+        if known and cached == key_fingerprint([(s.created_at, s.active) for s in row.key_slots]):
+            return [self._from_cache(name, k, row) for k in known]
+        return self._listed(name, row)
 
     @staticmethod
     def _from_cache(user: str, known: KnownKey, row: ReportRow) -> ObservedKey:
@@ -126,10 +132,10 @@ class Boto3IamReader:
             last_used_at=slot.last_used_at if slot else None,
         )
 
-    def _listed(self, user: str, row: ReportRow) -> list[ObservedKey]:
+    def _listed(self, user: str, row: ReportRow, *, exact: bool = False) -> list[ObservedKey]:
         found = []
         for meta in self._reads.list_keys(user):
-            slot = slot_for(meta["CreateDate"], row.key_slots)
+            slot = None if exact else slot_for(meta["CreateDate"], row.key_slots)
             last_used = slot.last_used_at if slot else self._reads.key_last_used(meta["AccessKeyId"])
             found.append(
                 ObservedKey(

@@ -1,0 +1,1 @@
+"""Reusable building blocks of the driftline stack."""

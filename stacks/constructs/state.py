@@ -1,0 +1,16 @@
+"""Driftline's own working state (caches such as access-key last-used data); entries expire through TTL."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from stacks.constants import TTL_ATTRIBUTE
+from stacks.constructs.tables import durable_table
+
+
+class StateTable(Construct):
+    """The state table; ``table`` is the ``TableV2``. Items set ``expiration`` (epoch seconds) to expire."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = durable_table(self, "Resource", time_to_live_attribute=TTL_ATTRIBUTE)

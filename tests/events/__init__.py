@@ -1,0 +1,1 @@
+"""Event fixtures shared by every tier: the EventBridge payloads a handler receives."""
