@@ -35,7 +35,8 @@ class IdentityReads:
         with iam_call("GetAccessKeyLastUsed"):
             used = self._iam.get_access_key_last_used(AccessKeyId=key_id).get("AccessKeyLastUsed", {})
         when = used.get("LastUsedDate")
-        return aware(when) if when else None
+        # Whole seconds, as the credential report gives them, so both sources yield the same evidence.
+        return aware(when).replace(microsecond=0) if when else None
 
     def key_owner(self, key_id: str) -> str | None:
         answer = absent_if_missing(

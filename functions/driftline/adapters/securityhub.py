@@ -33,6 +33,7 @@ class ImportResult(BaseModel):
     succeeded: list[str] = Field(default_factory=list)
     failed: dict[str, str] = Field(default_factory=dict, description="finding id -> 'ErrorCode: message'")
     calls: int = 0
+    error: str | None = None
 
 
 class SecurityHubImporter:
@@ -49,9 +50,19 @@ class SecurityHubImporter:
         self._last_call = float("-inf")
 
     def import_findings(self, findings: Sequence[dict[str, Any]]) -> ImportResult:
+        """Import every finding; raise SecurityHubUnavailable only when nothing was accepted, otherwise report the
+        findings not sent as failed (``error`` says why), so the batches already accepted are remembered."""
         result = ImportResult()
         for start in range(0, len(findings), BATCH_LIMIT):
-            self._import_batch(list(findings[start : start + BATCH_LIMIT]), result)
+            try:
+                self._import_batch(list(findings[start : start + BATCH_LIMIT]), result)
+            except SecurityHubUnavailable as exc:
+                if not result.succeeded:
+                    raise
+                done = set(result.succeeded)
+                result.failed.update({f["Id"]: str(exc) for f in findings[start:] if f["Id"] not in done})
+                result.error = str(exc)
+                break
         return result
 
     def _import_batch(self, batch: list[dict[str, Any]], result: ImportResult) -> None:
@@ -64,7 +75,8 @@ class SecurityHubImporter:
             pending = [f for f in pending if f["Id"] in failed]
             if not pending:
                 return
-            self._sleep(min(0.2 * 2**attempt, 5.0))
+            if attempt + 1 < ROUNDS:  # no point waiting after the last round
+                self._sleep(min(0.2 * 2**attempt, 5.0))
         result.failed.update({f["Id"]: errors[f["Id"]] for f in pending})
 
     def _call(self, findings: list[dict[str, Any]], result: ImportResult) -> dict[str, str]:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from driftline import __version__
 from driftline.cli import demo, evidence, findings, scan
+from driftline.cli.registry_args import add_registry_commands
+from driftline.cli.registry_cmd import run_registry
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_enforce_arguments(enforce_parser)
     enforce_parser.set_defaults(run=scan.run_scan)
+    registry_parser = commands.add_parser("registry", help="validate, import, export, adopt, revoke, restore, history")
+    add_registry_commands(registry_parser)
+    registry_parser.set_defaults(run=run_registry)
     evidence_parser = commands.add_parser("evidence", help="export the revocation ledger (csv, json, html)")
     evidence.add_arguments(evidence_parser)
     evidence_parser.set_defaults(run=evidence.run_evidence)

@@ -12,6 +12,8 @@ Every problem is reported at once, each with the entry's position (and line, for
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,48 @@ def _yaml_lines(text: str) -> dict[int, int]:
     return {}
 
 
+LIST_FIELDS = ("managed_policies", "groups", "inline_policies")
+CSV_COLUMNS = (
+    "account_id",
+    "kind",
+    "name",
+    "user",
+    "owner",
+    "purpose",
+    "status",
+    "revoked_at",
+    "expires_at",
+    *LIST_FIELDS,
+    "max_key_age_days",
+    "max_unused_days",
+    "ticket",
+    "reason",
+)
+
+
+def _csv_document(text: str) -> tuple[dict[str, Any], dict[int, int]]:
+    """CSV rows as a registry document. Empty cells are absent fields; list cells separate items with ';' and a
+    single '-' means an empty list (nothing approved). Every row names the same account_id."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    accounts = {row.get("account_id", "") for row in rows}
+    entries = []
+    for row in rows:
+        entry: dict[str, Any] = {}
+        for key, value in row.items():
+            if key is None or key == "account_id" or value in (None, ""):
+                continue
+            if key in LIST_FIELDS:
+                entry[key] = [] if value.strip() == "-" else [v.strip() for v in value.split(";") if v.strip()]
+            else:
+                entry[key] = value
+        entries.append(entry)
+    account = accounts.pop() if len(accounts) == 1 else ("several: " + ", ".join(sorted(accounts)))
+    return {"account_id": account, "entries": entries}, {i: i + 2 for i in range(len(rows))}
+
+
 def _parse(text: str, source: str) -> tuple[Any, dict[int, int]]:
+    if source.endswith(".csv"):
+        return _csv_document(text)
     if source.endswith(".json"):
         try:
             return json.loads(text), {}
@@ -54,7 +97,7 @@ def _parse(text: str, source: str) -> tuple[Any, dict[int, int]]:
 
 
 def _entry_problems(index: int, raw: Any, line: int | None) -> tuple[RegistryEntry | None, list[str]]:
-    where = f"entries[{index}]" + (f" (line {line})" if line else "")
+    where = f"entries[{index}]" + (f" (line {line})" if line else "")  # CSV: the row's line, header is line 1
     if isinstance(raw, dict) and raw.get("kind") and raw.get("name"):
         where += f" {raw['kind']}#{raw['name']}"
     try:
@@ -111,7 +154,18 @@ def load_registry_file(path: str | Path) -> RegistrySnapshot:
     return parse_registry(text, str(file))
 
 
-def dump_registry(snapshot: RegistrySnapshot) -> str:
-    """YAML text that ``parse_registry`` reads back to the same snapshot."""
+def dump_registry(snapshot: RegistrySnapshot, fmt: str = "yaml") -> str:
+    """Text in ``fmt`` (yaml, json or csv) that ``parse_registry`` reads back to the same snapshot."""
     data = snapshot.model_dump(mode="json", exclude_none=True)
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for entry in data["entries"]:
+            row = {k: ";".join(v) if v else "-" for k, v in entry.items() if k in LIST_FIELDS}
+            row |= {k: v for k, v in entry.items() if k not in LIST_FIELDS}
+            writer.writerow(row | {"account_id": snapshot.account_id})
+        return buffer.getvalue()
     return yaml.safe_dump(data, sort_keys=False)

@@ -25,6 +25,7 @@ TITLE_MAX = 256
 DESCRIPTION_MAX = 1024
 FINDING_MAX_BYTES = 240 * 1024
 EVIDENCE_MAX = 2000
+PRODUCT_FIELD_MAX = 2048
 
 
 class Place(BaseModel):
@@ -152,7 +153,7 @@ def to_asff(
         "Resources": [resource(place, drift, inventory)],
         "Remediation": {"Recommendation": {"Text": advice.recommendation, "Url": advice.url}},
         "Compliance": {"Status": "FAILED", "RelatedRequirements": list(advice.requirements)},
-        "ProductFields": {k: v for k, v in product_fields.items() if v},
+        "ProductFields": {k: _clip(v, PRODUCT_FIELD_MAX) for k, v in product_fields.items() if v},
         "RecordState": "ACTIVE",
     }
     if drift.since is not None:

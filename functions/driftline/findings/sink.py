@@ -59,6 +59,7 @@ class SecurityHubSink:
                 report.published += 1
         report.failed = result.failed
         report.calls = result.calls
+        report.error = result.error
         return report
 
 

@@ -1,0 +1,205 @@
+"""``driftline registry …``: validate, import, export, adopt, revoke, restore, show and history.
+
+A file is validated whole before anything is written; the diff is shown before writing; writes are versioned and
+logged (who, when, what) so the registry's past is never lost; a concurrent change is a clear conflict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.progress import Progress
+
+from driftline.adapters.aws import Clients
+from driftline.adapters.iam_account import Boto3IamReader
+from driftline.adapters.registry import DynamoRegistry
+from driftline.adapters.registry_log import Change, RegistryLog, current
+from driftline.cli.registry_file import dump_registry, load_registry_file
+from driftline.domain.adopt import adopt
+from driftline.domain.errors import DriftlineError, RegistryFileError
+from driftline.domain.identity import IdentityRef
+from driftline.domain.registry import RegistryEntry, RegistrySnapshot, Status
+from driftline.domain.registry_diff import RegistryDiff, changed_fields, diff
+from driftline.domain.settings import Exclusions
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 3
+
+
+class Context:
+    """Clients, account and table of one registry command."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
+        self.table: str = args.registry_table
+        self.account: str = args.account_id or self.clients.sts().get_caller_identity()["Account"]
+        self._args = args
+
+    def actor(self) -> str:
+        return str(self.clients.sts().get_caller_identity()["Arn"])
+
+    def log(self) -> RegistryLog:
+        return RegistryLog(self.clients.dynamodb(), self.table, actor=self.actor())
+
+    def entries(self) -> list[RegistryEntry]:
+        load = DynamoRegistry(self.clients.dynamodb(), self.table).load(self.account)
+        if load.problems:
+            raise DriftlineError("the registry table holds invalid entries:\n  " + "\n  ".join(load.problems))
+        return load.entries
+
+
+def _print_diff(result: RegistryDiff, out: TextIO) -> None:
+    for entry in result.added:
+        out.write(f"  + {entry.ref.key} (owner {entry.owner}, {entry.status.value})\n")
+    for old, new in result.changed:
+        out.write(f"  ~ {new.ref.key}: {', '.join(changed_fields(old, new))}\n")
+    for entry in result.removed:
+        out.write(f"  - {entry.ref.key}\n")
+    out.write(
+        f"{len(result.added)} added, {len(result.changed)} changed, {len(result.unchanged)} unchanged, "
+        f"{len(result.removed)} removed\n"
+    )
+
+
+def _changes(result: RegistryDiff, note: str) -> list[Change]:
+    changes = [Change(action="put", ref=e.ref, entry=e, note=note) for e in result.added]
+    changes += [
+        Change(action="put", ref=n.ref, entry=n, expected_version=o.version, note=note) for o, n in result.changed
+    ]
+    changes += [Change(action="delete", ref=e.ref, expected_version=e.version, note=note) for e in result.removed]
+    return changes
+
+
+def _write(ctx: Context, changes: list[Change], out: TextIO) -> int:
+    with Progress(console=None, transient=True, disable=not out.isatty()) as bar:
+        task = bar.add_task("writing", total=len(changes))
+        conflicts = ctx.log().apply(ctx.account, changes, progress=lambda n: bar.advance(task, n))
+    out.write(f"wrote {len(changes) - len(conflicts)} change(s)\n")
+    for key in conflicts:
+        out.write(f"  conflict: {key} changed meanwhile; not written (run again to see the new state)\n")
+    return EXIT_ERROR if conflicts else EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    snapshot = load_registry_file(args.file)
+    out.write(f"{args.file}: {len(snapshot.entries)} valid entries for account {snapshot.account_id}\n")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
+    snapshot = load_registry_file(args.file)  # all-or-nothing: nothing is written unless every entry is valid
+    ctx = Context(args)
+    if snapshot.account_id != ctx.account:
+        raise DriftlineError(f"{args.file} is for account {snapshot.account_id}, the table is read for {ctx.account}")
+    result = diff(ctx.entries(), snapshot.entries, prune=args.prune)
+    _print_diff(result, out)
+    if args.dry_run or not result.writes:
+        out.write("dry run: nothing written\n" if args.dry_run else "nothing to write\n")
+        return EXIT_OK
+    return _write(ctx, _changes(result, f"import {args.file}"), out)
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    ctx = Context(args)
+    snapshot = RegistrySnapshot(account_id=ctx.account, entries=tuple(sorted(ctx.entries(), key=lambda e: e.ref.key)))
+    out.write(dump_registry(snapshot, args.format))
+    return EXIT_OK
+
+
+def cmd_adopt(args: argparse.Namespace, out: TextIO) -> int:
+    ctx = Context(args)
+    inventory = Boto3IamReader(ctx.clients.iam(), report_wait_seconds=args.report_wait).read_account(ctx.account)
+    exclusions = Exclusions()
+    found = adopt(inventory, exclusions, owner_tag=args.owner_tag, default_owner=args.default_owner)
+    existing = {e.ref for e in ctx.entries()}
+    new = [e for e in found if e.ref not in existing]
+    out.write(f"adopting {len(new)} identities ({len(found) - len(new)} already registered)\n")
+    for entry in new:
+        out.write(f"  + {entry.ref.key} (owner {entry.owner})\n")
+    if args.dry_run or not new:
+        return EXIT_OK
+    return _write(ctx, [Change(action="put", ref=e.ref, entry=e, note="adopted from IAM") for e in new], out)
+
+
+def _status_change(args: argparse.Namespace, out: TextIO, revoke: bool) -> int:
+    ctx = Context(args)
+    ref = IdentityRef.parse(args.identity)
+    entry = current(ctx.clients.dynamodb(), ctx.table, ctx.account, ref)
+    if entry is None:
+        raise DriftlineError(f"{ref} is not in the registry of account {ctx.account}")
+    if revoke:
+        at = args.at or datetime.now(UTC)
+        new = entry.model_copy(
+            update={"status": Status.REVOKED, "revoked_at": at, "reason": args.reason, "ticket": args.ticket}
+        )
+    else:
+        new = entry.model_copy(update={"status": Status.ACTIVE, "revoked_at": None, "reason": args.reason})
+    new = RegistryEntry.model_validate(new.model_dump())
+    ctx.log().put_one(
+        ctx.account,
+        Change(
+            action="put",
+            ref=ref,
+            entry=new,
+            expected_version=entry.version,
+            note=("revoke: " if revoke else "restore: ") + args.reason,
+        ),
+    )
+    out.write(f"{ref}: {'revoked' if revoke else 'restored'} (version {entry.version + 1})\n")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    ctx = Context(args)
+    ref = IdentityRef.parse(args.identity)
+    entry = current(ctx.clients.dynamodb(), ctx.table, ctx.account, ref)
+    if entry is None:
+        raise DriftlineError(f"{ref} is not in the registry of account {ctx.account}")
+    out.write(entry.model_dump_json(indent=2, exclude_none=True) + "\n")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
+    ctx = Context(args)
+    ref = IdentityRef.parse(args.identity)
+    records = RegistryLog(ctx.clients.dynamodb(), ctx.table, actor="-").history(ctx.account, ref)
+    if not records:
+        out.write(f"{ref}: no recorded changes\n")
+    for record in records:
+        status = record.entry.status.value if record.entry else "deleted"
+        out.write(
+            f"{record.at.isoformat()}  v{record.version}  {record.action:<6} {status:<8} by {record.by}"
+            f"{'  (' + record.note + ')' if record.note else ''}\n"
+        )
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "validate": cmd_validate,
+    "import": cmd_import,
+    "export": cmd_export,
+    "adopt": cmd_adopt,
+    "revoke": lambda a, o: _status_change(a, o, revoke=True),
+    "restore": lambda a, o: _status_change(a, o, revoke=False),
+    "show": cmd_show,
+    "history": cmd_history,
+}
+
+
+def run_registry(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        return COMMANDS[args.registry_command](args, out)
+    except RegistryFileError as exc:
+        err.write(f"{exc}\n")
+        return EXIT_INVALID if args.registry_command == "validate" else EXIT_ERROR
+    except DriftlineError as exc:
+        err.write(f"driftline registry {args.registry_command}: error: {exc}\n")
+        return EXIT_ERROR
+    except (BotoCoreError, ClientError) as exc:
+        err.write(f"driftline registry {args.registry_command}: error: {type(exc).__name__}: {exc}\n")
+        return EXIT_ERROR
