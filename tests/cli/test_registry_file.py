@@ -112,7 +112,8 @@ def test_yaml_syntax_error_names_its_line() -> None:
     # When it is parsed
     problems = problems_of(text)
     # Then exactly one problem is reported, naming line 5 and what YAML objects to
-    assert problems == ["line 5: invalid YAML: mapping values are not allowed here"]
+    assert len(problems) == 1
+    assert problems[0].startswith("line 5: invalid YAML: mapping values are not allowed")
 
 
 def test_unclosed_yaml_list_is_reported_where_the_parser_gives_up() -> None:
@@ -122,7 +123,9 @@ def test_unclosed_yaml_list_is_reported_where_the_parser_gives_up() -> None:
     # When it is parsed
     problems = problems_of(text)
     # Then one problem names the line and the missing bracket
-    assert problems == ["line 7: invalid YAML: expected ',' or ']', but got '<stream end>'"]
+    assert len(problems) == 1
+    assert problems[0].startswith("line 7: invalid YAML: ")
+    assert "expected ',' or ']'" in problems[0]
 
 
 def test_yaml_syntax_error_line_is_exact() -> None:

@@ -1,12 +1,13 @@
-"""Registry writes with a change log: each change is one transaction that writes the entry (conditional on the
-version read) and appends a history item, so nothing about an entry's past is lost when it is overwritten.
+"""Registry writes with a change log: each change writes the entry (conditional on the version read, where there is
+one) and appends a history item, so nothing about an entry's past is lost when it is overwritten.
 
 History items live in the registry table under their own partition (``<account>#history``), which the detector's
-account Query never reads. Transactions carry up to 100 items: 50 entries with their history items.
+account Query never reads. An entry and its history item are two writes: the history item follows the entry.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,7 +23,8 @@ from driftline.domain.registry import RegistryEntry
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-PER_TRANSACTION = 50
+BATCH = 25  # BatchWriteItem's limit
+MAX_ROUNDS = 8
 
 
 class Change(BaseModel):
@@ -54,46 +56,72 @@ def _history_pk(account_id: str) -> str:
 
 
 class RegistryLog:
-    def __init__(self, dynamodb: DynamoDBClient, table_name: str, *, actor: str) -> None:
+    def __init__(
+        self, dynamodb: DynamoDBClient, table_name: str, *, actor: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._db = dynamodb
         self._table = table_name
         self._actor = actor
+        self._sleep = sleep
 
-    def _ops(self, account_id: str, change: Change, now: datetime) -> tuple[list[dict[str, Any]], int]:
-        key = {"pk": {"S": account_id}, "sk": {"S": change.ref.key}}
-        if change.expected_version is None:
-            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(sk)"}
-        else:
-            condition = {
-                "ConditionExpression": "#v = :v",
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": {":v": {"N": str(change.expected_version)}},
-            }
+    def _stored(self, change: Change, now: datetime) -> RegistryEntry | None:
+        if change.action == "delete":
+            return None
+        assert change.entry is not None
         version = 1 if change.expected_version is None else change.expected_version + 1
-        ops: list[dict[str, Any]]
-        stored: RegistryEntry | None = None
-        if change.action == "put":
-            assert change.entry is not None
-            stored = change.entry.model_copy(update={"version": version, "updated_at": now, "updated_by": self._actor})
-            ops = [{"Put": {"TableName": self._table, "Item": to_item(account_id, stored), **condition}}]
-        else:
-            ops = [{"Delete": {"TableName": self._table, "Key": key, **condition}}]
+        return change.entry.model_copy(update={"version": version, "updated_at": now, "updated_by": self._actor})
+
+    def _history_item(
+        self, account_id: str, change: Change, stored: RegistryEntry | None, now: datetime
+    ) -> dict[str, Any]:
+        version = (change.expected_version or 0) + 1
         record = HistoryRecord(
             at=now, by=self._actor, action=change.action, note=change.note, version=version, entry=stored
         )
-        ops.append(
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": {
-                        "pk": {"S": _history_pk(account_id)},
-                        "sk": {"S": f"{change.ref.key}#{now.isoformat(timespec='microseconds')}#{version}"},
-                        "record": {"S": record.model_dump_json()},
-                    },
-                }
-            }
-        )
-        return ops, len(ops)
+        return {
+            "pk": {"S": _history_pk(account_id)},
+            "sk": {"S": f"{change.ref.key}#{now.isoformat(timespec='microseconds')}#{version}"},
+            "record": {"S": record.model_dump_json()},
+        }
+
+    def _conditional(self, account_id: str, change: Change, stored: RegistryEntry | None) -> bool:
+        """One versioned write; False when the entry changed since it was read."""
+        condition: dict[str, Any] = {
+            "ConditionExpression": "#v = :v",
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":v": {"N": str(change.expected_version)}},
+        }
+        if change.expected_version is None:
+            condition = {"ConditionExpression": "attribute_not_exists(sk)"}
+        try:
+            if stored is not None:
+                self._db.put_item(TableName=self._table, Item=to_item(account_id, stored), **condition)
+            else:
+                key = {"pk": {"S": account_id}, "sk": {"S": change.ref.key}}
+                self._db.delete_item(TableName=self._table, Key=key, **condition)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise RegistryError(f"writing {change.ref} failed: {exc}") from exc
+        except BotoCoreError as exc:
+            raise RegistryError(f"writing {change.ref} failed: {exc}") from exc
+        return True
+
+    def _batch(self, items: list[dict[str, Any]]) -> None:
+        """BatchWriteItem puts in 25s, retrying what DynamoDB hands back unprocessed."""
+        for start in range(0, len(items), BATCH):
+            pending: list[dict[str, Any]] = [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH]]
+            for attempt in range(MAX_ROUNDS):
+                try:
+                    answer = self._db.batch_write_item(RequestItems={self._table: pending})  # type: ignore[dict-item]
+                except (ClientError, BotoCoreError) as exc:
+                    raise RegistryError(f"writing the registry failed: {exc}") from exc
+                pending = [dict(r) for r in answer.get("UnprocessedItems", {}).get(self._table, [])]
+                if not pending:
+                    break
+                self._sleep(min(0.05 * 2**attempt, 2.0))
+            else:
+                raise RegistryError(f"{len(pending)} registry item(s) stayed unprocessed after {MAX_ROUNDS} rounds")
 
     def apply(
         self,
@@ -102,47 +130,42 @@ class RegistryLog:
         *,
         progress: Callable[[int], None] | None = None,
     ) -> list[str]:
-        """Apply ``changes`` in transactions of 50; return the conflicts (refs changed by someone else meanwhile),
-        which are not written. Safe to re-run: a re-run sees the new versions and has nothing left to do."""
-        conflicts: list[str] = []
-        for start in range(0, len(changes), PER_TRANSACTION):
-            batch = changes[start : start + PER_TRANSACTION]
-            conflicts.extend(self._transact(account_id, batch))
-            if progress is not None:
-                progress(len(batch))
-        return conflicts
-
-    def _transact(self, account_id: str, batch: Sequence[Change]) -> list[str]:
+        """Write ``changes`` with their change-log items; return the conflicts (entries changed by someone else since
+        they were read), which are not written. New entries go in batches (BatchWriteItem cannot be conditional);
+        changes and deletions of existing entries are conditional on the version read. Safe to re-run."""
         now = datetime.now(UTC)
-        ops: list[dict[str, Any]] = []
-        for change in batch:
-            ops.extend(self._ops(account_id, change, now)[0])
-        try:
-            self._db.transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
-            return []
-        except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or []
-            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException" or not reasons:
-                raise RegistryError(f"writing the registry failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise RegistryError(f"writing the registry failed: {exc}") from exc
-        # Some items conflicted: write the rest one change at a time, so one conflict does not block 49 others.
         conflicts: list[str] = []
-        for change in batch:
-            try:
-                self._db.transact_write_items(TransactItems=self._ops(account_id, change, now)[0])  # type: ignore[arg-type]
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise RegistryError(f"writing {change.ref} failed: {exc}") from exc
+        history: list[dict[str, Any]] = []
+        fresh = [c for c in changes if c.action == "put" and c.expected_version is None]
+        for start in range(0, len(fresh), BATCH * 4):
+            chunk = fresh[start : start + BATCH * 4]
+            stored = [self._stored(c, now) for c in chunk]
+            self._batch([to_item(account_id, e) for e in stored if e is not None])
+            history += [self._history_item(account_id, c, e, now) for c, e in zip(chunk, stored, strict=True)]
+            if progress is not None:
+                progress(len(chunk))
+        for change in changes:
+            if change.action == "put" and change.expected_version is None:
+                continue
+            entry = self._stored(change, now)
+            if self._conditional(account_id, change, entry):
+                history.append(self._history_item(account_id, change, entry, now))
+            else:
                 conflicts.append(change.ref.key)
+            if progress is not None:
+                progress(1)
+        self._batch(history)
         return conflicts
 
     def put_one(self, account_id: str, change: Change) -> None:
-        """One change, with a clear VersionConflict when someone else changed the entry since it was read."""
-        if self._transact(account_id, [change]):
+        """One versioned change, with a clear VersionConflict when someone else changed the entry since it was read."""
+        now = datetime.now(UTC)
+        entry = self._stored(change, now)
+        if not self._conditional(account_id, change, entry):
             raise VersionConflict(
                 f"{change.ref} changed since version {change.expected_version} was read: read it again and retry"
             )
+        self._batch([self._history_item(account_id, change, entry, now)])
 
     def history(self, account_id: str, ref: IdentityRef) -> list[HistoryRecord]:
         kwargs: dict[str, Any] = {

@@ -27,18 +27,23 @@ from driftline.domain.registry import RegistryEntry, RegistrySnapshot
 TOP_LEVEL = {"account_id", "entries"}
 
 
-def _yaml_lines(text: str) -> dict[int, int]:
-    """Line number (1-based) of each item of ``entries`` in a YAML document."""
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
+
+
+def _yaml(text: str) -> tuple[Any, dict[int, int]]:
+    """The document and the line (1-based) of each item of ``entries``, from one parse."""
+    loader = _LOADER(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    for key, value in node.value:
-        if key.value == "entries" and isinstance(value, yaml.SequenceNode):
-            return {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
-    return {}
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    lines: dict[int, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "entries" and isinstance(value, yaml.SequenceNode):
+                lines = {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
+    return data, lines
 
 
 LIST_FIELDS = ("managed_policies", "groups", "inline_policies")
@@ -89,7 +94,7 @@ def _parse(text: str, source: str) -> tuple[Any, dict[int, int]]:
         except json.JSONDecodeError as exc:
             raise RegistryFileError(source, [f"line {exc.lineno}: invalid JSON: {exc.msg}"]) from exc
     try:
-        return yaml.safe_load(text), _yaml_lines(text)
+        return _yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
