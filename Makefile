@@ -49,8 +49,15 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
-synth: $(STAMP)
-	$(BIN)/python app.py
+# The CDK CLI from npm, pinned, installed into the venv folder (no global install, no lockfile, no telemetry).
+CDK_CLI_VERSION := 2.1148.1
+CDK := $(VENV)/cdk/node_modules/.bin/cdk
+
+$(CDK):
+	npm install --prefix $(VENV)/cdk --no-save --no-audit --no-fund --no-package-lock aws-cdk@$(CDK_CLI_VERSION)
+
+synth: $(STAMP) $(CDK)
+	$(CDK) synth --all --app "$(BIN)/python app.py"
 
 clean:
 	rm -rf $(VENV) cdk.out .mypy_cache .ruff_cache .pytest_cache

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aws_cdk import App
 
-from stacks.assembly import build, environment_from
+from stacks.assembly import build
 from stacks.config import cdk_json_context
 
 ROOT = Path(__file__).resolve().parent
@@ -19,7 +19,7 @@ def main() -> None:
     # the same template as `cdk synth`; context from the CLI (-c key=value) still overrides it.
     outdir = None if os.environ.get("CDK_OUTDIR") else str(ROOT / "cdk.out")
     app = App(context=cdk_json_context(ROOT / "cdk.json"), outdir=outdir)
-    build(app, env=environment_from(os.environ))
+    build(app, environ=os.environ)
     app.synth()
 
 

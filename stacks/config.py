@@ -1,8 +1,10 @@
 """Deployment configuration: the ``driftline:*`` CDK context, validated once at synth.
 
 ``cdk.json`` holds the defaults (the single source of them); ``cdk synth -c driftline:gracePeriodMinutes=30``
-overrides one. Values given on the command line arrive as strings, so numbers are parsed and lists may be given as
-JSON (``["a","b"]``) or comma-separated text. A bad value stops the synth with a ``ConfigError`` naming the key.
+overrides one. Values given on the command line arrive as strings, so numbers and booleans are parsed and lists may
+be given as JSON (``["a","b"]``) or comma-separated text. A bad value stops the synth with a ``ConfigError`` naming
+the key. Optional keys (home Region, an existing registry, alarm destination) are absent from ``cdk.json``; an empty
+value (``-c driftline:alarmEmail=``) means "not set".
 """
 
 from __future__ import annotations
@@ -10,15 +12,32 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from constructs import Construct
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CONTEXT_PREFIX = "driftline:"
 
-_RATE = re.compile(r"^rate\((?P<value>[1-9]\d*) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
+RATE_EXPRESSION = re.compile(r"^rate\((?P<value>[1-9]\d*) (?P<unit>minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+# Commercial partition only: the Powertools layer, Security Hub product and IAM ARNs are built for "aws".
+_REGION = re.compile(r"^(?!cn-|us-gov-|us-iso)[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+# IAM user/role names ([\w+=,.@-], comma excluded: the functions get lists comma-joined) plus the two wildcards that
+# fnmatch and IAM ARNs both understand. fnmatch's [seq] has no IAM equivalent, so it is refused.
+_NAME_GLOB = re.compile(r"^[A-Za-z0-9_+=.@*?-]{1,128}$")
+_PATH_PREFIX = re.compile(r"^/[A-Za-z0-9_+=,.@/-]*$")
+_TABLE_ARN = re.compile(
+    r"^arn:aws:dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):table/(?P<table>[A-Za-z0-9_.-]{3,255})$"
+)
+_STREAM_ARN = re.compile(
+    r"^arn:aws:dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):table/(?P<table>[A-Za-z0-9_.-]{3,255})"
+    r"/stream/(?P<label>[0-9T:.-]+)$"
+)
+_TOPIC_ARN = re.compile(r"^arn:aws:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):[A-Za-z0-9_-]{1,256}$")
+_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
 
 
 class ConfigError(ValueError):
@@ -36,11 +55,21 @@ class DriftlineConfig(BaseModel):
     max_unused_days: int = Field(alias="driftline:maxUnusedDays", gt=0, le=3650)
     excluded_name_patterns: tuple[str, ...] = Field(alias="driftline:excludedNamePatterns")
     excluded_path_prefixes: tuple[str, ...] = Field(alias="driftline:excludedPathPrefixes")
+    mode: Literal["report", "enforce"] = Field(alias="driftline:mode")
+    break_glass_principals: tuple[str, ...] = Field(alias="driftline:breakGlassPrincipals")
+    create_trail: bool = Field(alias="driftline:createTrail")
+    security_hub: bool = Field(alias="driftline:securityHub")
+    # Optional: absent from cdk.json.
+    home_region: str | None = Field(default=None, alias="driftline:homeRegion")
+    registry_table_arn: str | None = Field(default=None, alias="driftline:registryTableArn")
+    registry_stream_arn: str | None = Field(default=None, alias="driftline:registryStreamArn")
+    alarm_email: str | None = Field(default=None, alias="driftline:alarmEmail")
+    alarm_topic_arn: str | None = Field(default=None, alias="driftline:alarmTopicArn")
 
     @field_validator("schedule_expression")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        rate = _RATE.match(value)
+        rate = RATE_EXPRESSION.match(value)
         if rate:
             # EventBridge wants "rate(1 hour)" but "rate(2 hours)": the unit is singular exactly for 1.
             if (rate["value"] == "1") != (not rate["unit"].endswith("s")):
@@ -57,7 +86,24 @@ class DriftlineConfig(BaseModel):
             raise ValueError("expected a whole number, got a boolean")
         return value
 
-    @field_validator("excluded_name_patterns", "excluded_path_prefixes", mode="before")
+    @field_validator("create_trail", "security_hub", mode="before")
+    @classmethod
+    def _bool(cls, value: object) -> object:
+        # Stricter than pydantic's lax bool: no numbers, and only the spellings a person would type after -c.
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError(f"expected true or false, got {value!r}")
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _mode(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("report", "enforce"):
+            return value.strip().lower()
+        raise ValueError(f"expected 'report' or 'enforce', got {value!r}")
+
+    @field_validator("excluded_name_patterns", "excluded_path_prefixes", "break_glass_principals", mode="before")
     @classmethod
     def _list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -67,7 +113,7 @@ class DriftlineConfig(BaseModel):
             return [part for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("excluded_name_patterns", "excluded_path_prefixes")
+    @field_validator("excluded_name_patterns", "excluded_path_prefixes", "break_glass_principals")
     @classmethod
     def _items(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         items = tuple(item.strip() for item in value)
@@ -77,13 +123,114 @@ class DriftlineConfig(BaseModel):
                 raise ValueError(f"entries must be non-empty and contain no comma, got {item!r}")
         return items
 
+    @field_validator("excluded_name_patterns", "break_glass_principals")
+    @classmethod
+    def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            if not _NAME_GLOB.match(pattern):
+                # The same pattern becomes an IAM ARN in the enforcement policy's explicit Deny.
+                raise ValueError(
+                    f"expected an IAM user/role name, optionally with * or ? wildcards "
+                    f"(letters, digits and _+=.@- only), got {pattern!r}"
+                )
+        return value
+
     @field_validator("excluded_path_prefixes")
     @classmethod
     def _paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for prefix in value:
             if not prefix.startswith("/"):
                 raise ValueError(f"IAM path prefixes start with '/', got {prefix!r}")
+            if not _PATH_PREFIX.match(prefix):
+                raise ValueError(f"IAM paths hold letters, digits, '/' and _+=,.@- only, got {prefix!r}")
         return value
+
+    @field_validator(
+        "home_region", "registry_table_arn", "registry_stream_arn", "alarm_email", "alarm_topic_arn", mode="before"
+    )
+    @classmethod
+    def _optional(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, got {value!r}")
+        return value.strip()
+
+    @field_validator("home_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.match(value):
+            raise ValueError(f"expected a commercial AWS Region name like 'eu-west-1', got {value!r}")
+        return value
+
+    @field_validator("registry_table_arn")
+    @classmethod
+    def _table_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _TABLE_ARN.match(value):
+            raise ValueError(f"expected a table ARN 'arn:aws:dynamodb:<region>:<account>:table/<name>', got {value!r}")
+        return value
+
+    @field_validator("registry_stream_arn")
+    @classmethod
+    def _stream_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _STREAM_ARN.match(value):
+            raise ValueError(
+                f"expected a stream ARN 'arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>', "
+                f"got {value!r}"
+            )
+        return value
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError(f"expected one e-mail address, got {value!r}")
+        return value
+
+    @field_validator("alarm_topic_arn")
+    @classmethod
+    def _topic_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _TOPIC_ARN.match(value):
+            raise ValueError(f"expected an SNS topic ARN 'arn:aws:sns:<region>:<account>:<name>', got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _together(self) -> DriftlineConfig:
+        if (self.registry_table_arn is None) != (self.registry_stream_arn is None):
+            raise ValueError(
+                "driftline:registryTableArn and driftline:registryStreamArn go together: the registry-change "
+                "function reads the existing table's stream (set both, or neither to create the table)"
+            )
+        if self.registry_table_arn and self.registry_stream_arn:
+            table = _TABLE_ARN.match(self.registry_table_arn)
+            stream = _STREAM_ARN.match(self.registry_stream_arn)
+            assert table and stream
+            if (table["region"], table["account"], table["table"]) != (
+                stream["region"],
+                stream["account"],
+                stream["table"],
+            ):
+                raise ValueError("driftline:registryStreamArn must be the stream of driftline:registryTableArn")
+        if self.alarm_email and self.alarm_topic_arn:
+            raise ValueError("set driftline:alarmEmail (a new topic) or driftline:alarmTopicArn (yours), not both")
+        return self
+
+    def region(self, default: str | None) -> str:
+        """The home Region: ``driftline:homeRegion``, else the CLI's default Region, else us-east-1."""
+        return self.home_region or default or "us-east-1"
+
+    def check_placement(self, home_region: str) -> None:
+        """Resources that must live in the home Region: the existing registry (a stream mapping is regional) and
+        the alarm topic (CloudWatch alarm actions are regional)."""
+        for key, arn in (
+            ("driftline:registryTableArn", self.registry_table_arn),
+            ("driftline:alarmTopicArn", self.alarm_topic_arn),
+        ):
+            if arn is not None and arn.split(":")[3] != home_region:
+                raise ConfigError(
+                    f"Invalid driftline CDK context:\n  - {key} = {arn!r}: must be in the home Region "
+                    f"{home_region} (driftline:homeRegion)"
+                )
 
     @classmethod
     def context_keys(cls) -> tuple[str, ...]:
@@ -108,13 +255,15 @@ def _describe(exc: ValidationError | json.JSONDecodeError, given: dict[str, Any]
         return f"Invalid driftline CDK context: a list value is not valid JSON ({exc.msg})"
     lines = ["Invalid driftline CDK context (defaults are in cdk.json; override with -c key=value):"]
     for error in exc.errors():
-        key = str(error["loc"][0]) if error["loc"] else "?"
-        if error["type"] == "missing":
+        key = str(error["loc"][0]) if error["loc"] else None
+        if key is None:  # a rule across keys: its message names them
+            lines.append(f"  - {error['msg'].removeprefix('Value error, ')}")
+        elif error["type"] == "missing":
             lines.append(f"  - {key}: missing (is cdk.json's context loaded?)")
         elif error["type"] == "extra_forbidden":
             lines.append(f"  - {key}: unknown key; known keys are {', '.join(DriftlineConfig.context_keys())}")
         else:
-            lines.append(f"  - {key} = {given.get(key)!r}: {error['msg']}")
+            lines.append(f"  - {key} = {given.get(key)!r}: {error['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
 
 

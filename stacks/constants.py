@@ -11,8 +11,18 @@ from typing import Final
 from aws_cdk import aws_lambda as lambda_
 
 APP_TAGS: Final[dict[str, str]] = {"app": "driftline"}
+# Stack names start with "Driftline": CloudFormation names the roles it creates "<stack name>-<logical id>-<suffix>",
+# and the runtime's default exclusions (and the enforcement policy's explicit Deny) protect "Driftline*".
 STACK_ID: Final = "Driftline"
-STACK_DESCRIPTION: Final = "driftline: IAM drift detection core (registry, state, scheduled reconcile)"
+STACK_DESCRIPTION: Final = (
+    "driftline: IAM drift detection (registry, state, scheduled reconcile, IAM events, registry stream, alarms)"
+)
+FORWARDER_STACK_ID: Final = "DriftlineIamForwarder"
+FORWARDER_STACK_DESCRIPTION: Final = (
+    "driftline: forwards IAM CloudTrail events from us-east-1 (where IAM delivers them) to the home Region's bus"
+)
+# IAM is global: its CloudTrail events reach EventBridge only in us-east-1 (AWS-FACTS section 1).
+IAM_EVENTS_REGION: Final = "us-east-1"
 
 # --- Lambda -----------------------------------------------------------------------------------------------------
 # Absolute, so synthesis does not depend on the working directory; the asset hash depends on content only.
@@ -21,6 +31,8 @@ ASSET_ROOT: Final = str(Path(__file__).resolve().parents[1] / "functions")
 # also cover "driftline/cli/**", "**/__pycache__/**" and "*.egg-info/**" without leaving empty directories behind.
 ASSET_EXCLUDES: Final[tuple[str, ...]] = ("driftline/cli", "**/__pycache__", "*.pyc", "*.egg-info")
 RECONCILE_HANDLER: Final = "driftline.handlers.on_schedule.handler"
+IAM_EVENT_HANDLER: Final = "driftline.handlers.on_iam_event.handler"
+REGISTRY_CHANGE_HANDLER: Final = "driftline.handlers.on_registry_change.handler"
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
 
@@ -55,12 +67,26 @@ SCHEDULE_MAX_EVENT_AGE_MINUTES: Final = 60
 DLQ_RETENTION_DAYS: Final = 14
 # Waiting for IAM to finish a credential report; well inside the function timeout.
 CREDENTIAL_REPORT_WAIT_SECONDS: Final = 60
-# Security Hub publishing stays off until the stack grants securityhub:BatchImportFindings (a later part adds it);
-# the runtime defaults to publishing, so the stack must say so explicitly.
-PUBLISH_FINDINGS: Final = False
-# Detection only: "enforce" would need IAM write permissions, which this role deliberately lacks.
-MODE: Final = "report"
-BREAK_GLASS_PRINCIPALS: Final[tuple[str, ...]] = ()
+
+# The IAM event function re-reads the few identities one event touched; the registry-change function one identity
+# per record. Neither reserves concurrency: a reservation takes from the account's unreserved pool (and fails the
+# deployment in accounts whose limit is still 10); IAM throttling is absorbed by the SDK's retries.
+EVENT_MEMORY_MB: Final = 256
+EVENT_TIMEOUT_SECONDS: Final = 60
+# Lambda's own async retries of an IAM event, and how long an event may wait; idempotency records last 24 h.
+EVENT_ASYNC_RETRY_ATTEMPTS: Final = 2
+EVENT_MAX_EVENT_AGE_HOURS: Final = 6
+# EventBridge delivery retries of the IAM event target before the event goes to the DLQ.
+EVENT_TARGET_RETRY_ATTEMPTS: Final = 8
+EVENT_TARGET_MAX_EVENT_AGE_HOURS: Final = 6
+
+# Registry stream: small batches (each record re-reads one identity from IAM), a bounded number of retries, bisect
+# on error, and a record age after which the next reconcile is the better place to judge the identity.
+STREAM_BATCH_SIZE: Final = 10
+STREAM_MAX_BATCHING_WINDOW_SECONDS: Final = 1
+STREAM_RETRY_ATTEMPTS: Final = 3
+STREAM_MAX_RECORD_AGE_HOURS: Final = 1
+STREAM_PARALLELIZATION_FACTOR: Final = 1
 
 SERVICE_NAME: Final = "driftline"
 METRICS_NAMESPACE: Final = "Driftline"
@@ -84,7 +110,10 @@ PARTITION_KEY: Final = "pk"  # the AWS account id
 SORT_KEY: Final = "sk"  # "kind#name" in the registry
 TTL_ATTRIBUTE: Final = "expiration"
 
-# --- IAM actions of the reconcile function ----------------------------------------------------------------------
+# --- IAM actions of the functions -------------------------------------------------------------------------------
+# What each handler calls is listed in handlers/wiring.py and the adapters: the reconcile reads the whole account
+# (GetAccountAuthorizationDetails, credential report) and then single users/roles; the event and registry-change
+# functions read single users/roles only; only the IAM event function resolves group members (GetGroup).
 # Account-wide reads: these actions support no resource-level permissions, so "*" is the only valid Resource.
 IAM_ACCOUNT_READ_ACTIONS: Final[tuple[str, ...]] = (
     "iam:GetAccountAuthorizationDetails",
@@ -109,6 +138,13 @@ IAM_ROLE_READ_ACTIONS: Final[tuple[str, ...]] = (
 )
 IAM_GROUP_READ_ACTIONS: Final[tuple[str, ...]] = ("iam:GetGroup",)
 REGISTRY_READ_ACTIONS: Final[tuple[str, ...]] = ("dynamodb:GetItem", "dynamodb:Query")
+# What a DynamoDB stream event source mapping needs on the stream (AWS DynamoDB developer guide's example policy).
+REGISTRY_STREAM_READ_ACTIONS: Final[tuple[str, ...]] = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
 STATE_READ_WRITE_ACTIONS: Final[tuple[str, ...]] = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -118,3 +154,34 @@ STATE_READ_WRITE_ACTIONS: Final[tuple[str, ...]] = (
     "dynamodb:BatchWriteItem",
 )
 LOG_WRITE_ACTIONS: Final[tuple[str, ...]] = ("logs:CreateLogStream", "logs:PutLogEvents")
+SECURITY_HUB_IMPORT_ACTIONS: Final[tuple[str, ...]] = ("securityhub:BatchImportFindings",)
+# Enforce mode only, reconcile function only (domain/enforcement.py, adapters/enforcer.py): every step is reversible.
+ENFORCE_USER_ACTIONS: Final[tuple[str, ...]] = ("iam:UpdateAccessKey", "iam:DeleteLoginProfile", "iam:PutUserPolicy")
+ENFORCE_ROLE_ACTIONS: Final[tuple[str, ...]] = ("iam:PutRolePolicy",)
+ENFORCE_ACTIONS: Final[tuple[str, ...]] = ENFORCE_USER_ACTIONS + ENFORCE_ROLE_ACTIONS
+# Principals the enforcement policy denies explicitly, whatever the code decides (ARN resource paths after
+# "arn:<partition>:iam::<account>:"). IAM ARN wildcards match across "/", so "role/aws-service-role/*" covers every
+# service-linked role. Break-glass names and the configured exclusions are added per deployment.
+PROTECTED_RESOURCE_PATHS: Final[tuple[str, ...]] = (
+    "role/aws-service-role/*",  # service-linked roles
+    "role/aws-reserved/*",  # IAM Identity Center (SSO) roles
+    "role/cdk-*",  # CDK bootstrap roles (every qualifier)
+    "role/Driftline*",  # driftline's own roles (CloudFormation prefixes them with the stack name)
+    "user/Driftline*",
+)
+
+# --- Metrics (functions/driftline/handlers/report.py, observability.py) -------------------------------------------
+# Powertools Metrics(namespace="Driftline", service="driftline") adds the dimension service=driftline to every metric;
+# single_metric (DriftDetected by DriftType) adds it too, because the functions set POWERTOOLS_SERVICE_NAME.
+METRIC_DIMENSIONS: Final[dict[str, str]] = {"service": SERVICE_NAME}
+METRIC_DRIFT_DETECTED: Final = "DriftDetected"
+METRIC_DRIFT_TYPE_DIMENSION: Final = "DriftType"
+METRIC_OPEN_UNENFORCED: Final = "OpenUnenforcedRevocations"
+METRIC_OLDEST_UNENFORCED: Final = "OldestUnenforcedRevocationSeconds"
+METRIC_TIME_TO_ENFORCE: Final = "TimeToEnforceSeconds"
+METRIC_FINDINGS_PUBLISHED: Final = "FindingsPublished"
+METRIC_FINDINGS_RESOLVED: Final = "FindingsResolved"
+METRIC_FINDINGS_FAILED: Final = "FindingsFailed"
+METRIC_PUBLISH_ERRORS: Final = "PublishErrors"
+METRIC_ENFORCEMENT_ACTIONS: Final = "EnforcementActions"
+METRIC_ENFORCEMENT_FAILURES: Final = "EnforcementFailures"

@@ -1,31 +1,97 @@
-"""The driftline stack: the registry and state tables, and the scheduled detection that reads them.
+"""The driftline stack (home Region): registry and state tables, the three functions (scheduled reconcile, IAM
+events, registry stream), an optional CloudTrail trail, alarms and the dashboard.
 
-A later part adds event-driven detection and Security Hub publishing as further constructs next to these.
+The functions share one construct (``DriftlineFunction``: asset, runtime, layer, logging, tracing) and one runtime
+environment; each gets its own role with exactly the statements its handler needs (``constructs/permissions.py``).
 """
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stack
+from aws_cdk import CfnOutput, Environment, Stack
 from constructs import Construct
 
 from stacks.config import DriftlineConfig
 from stacks.constants import APP_TAGS, STACK_DESCRIPTION
 from stacks.constructs.detection import Detection
+from stacks.constructs.environment import runtime_environment
+from stacks.constructs.function import DriftlineFunction
+from stacks.constructs.iam_events import IamEvents
+from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.registry import RegistryTable
+from stacks.constructs.registry_changes import RegistryChanges
 from stacks.constructs.state import StateTable
+from stacks.constructs.trail import AuditTrail
 
 
 class DriftlineStack(Stack):
-    """Composes the constructs; ``registry``, ``state`` and ``detection`` are exposed for tests and extensions."""
+    """Composes the constructs; each is exposed (``registry``, ``state``, ``detection``, ``iam_events``,
+    ``registry_changes``, ``trail``, ``monitoring``) for tests and extensions."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: DriftlineConfig, env: Environment | None = None
     ) -> None:
-        # Stack tags (not Tags.of): CloudFormation applies them to every taggable resource it creates.
-        super().__init__(scope, construct_id, env=env, description=STACK_DESCRIPTION, tags=dict(APP_TAGS))
-        self.config = config
-        self.registry = RegistryTable(self, "RegistryTable")
-        self.state = StateTable(self, "StateTable")
-        self.detection = Detection(
-            self, "Detection", config=config, registry=self.registry.table, state=self.state.table
+        # Stack tags (not Tags.of): CloudFormation applies them to every taggable resource it creates. The stack
+        # name is the construct id even inside a CDK Pipelines stage (which would prefix it): role names must start
+        # with "Driftline", which the exclusions and the enforcement policy's denies protect.
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=construct_id,
+            env=env,
+            description=STACK_DESCRIPTION,
+            tags=dict(APP_TAGS),
         )
+        self.config = config
+        self.registry = RegistryTable(self, "RegistryTable", config=config)
+        self.state = StateTable(self, "StateTable")
+        environment = runtime_environment(
+            config, registry_table=self.registry.reference, state_table=self.state.table.table_name
+        )
+        tables = {"registry_table_arn": self.registry.table_arn, "state_table_arn": self.state.table.table_arn}
+        self.detection = Detection(self, "Detection", config=config, environment=environment, **tables)
+        self.iam_events = IamEvents(self, "IamEvents", config=config, environment=environment, **tables)
+        self.registry_changes = RegistryChanges(
+            self,
+            "RegistryChanges",
+            config=config,
+            environment=environment,
+            registry_stream_arn=self.registry.stream_arn,
+            **tables,
+        )
+        self.trail = AuditTrail(self, "AuditTrail") if config.create_trail else None
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            config=config,
+            functions=self.functions,
+            queues={
+                "ReconcileDeadLetterQueue": self.detection.dead_letter_queue,
+                "IamEventDeadLetterQueue": self.iam_events.dead_letter_queue,
+                "RegistryChangeDeadLetterQueue": self.registry_changes.dead_letter_queue,
+            },
+            reconcile=self.detection.reconcile,
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """What an operator needs after a deploy: the tables for the CLI, the functions, the dashboard."""
+        values = {
+            "RegistryTableReference": (self.registry.reference, "registry table (name, or ARN of an existing one)"),
+            "StateTableName": (self.state.table.table_name, "state table: ledger, finding state (driftline evidence)"),
+            **{
+                f"{name}Name": (function.function.function_name, f"{name} name")
+                for name, function in self.functions.items()
+            },
+            "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+        }
+        for key, (value, description) in values.items():
+            CfnOutput(self, key, value=value, description=f"driftline {description}")
+
+    @property
+    def functions(self) -> dict[str, DriftlineFunction]:
+        """The three functions by construct id."""
+        return {
+            "ReconcileFunction": self.detection.reconcile,
+            "IamEventFunction": self.iam_events.handler,
+            "RegistryChangeFunction": self.registry_changes.handler,
+        }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import Acknowledgment, Stage, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -10,7 +10,7 @@ from constructs import IConstruct
 PLUGIN = "AwsSolutions"
 
 
-def add_checks(app: App) -> None:
+def add_checks(app: Stage) -> None:
     """Run AwsSolutions on every stack; an unacknowledged error fails the synth (and ``Template.from_stack``)."""
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 

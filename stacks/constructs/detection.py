@@ -2,90 +2,60 @@
 
 An EventBridge rule invokes the reconcile function on the configured schedule. Whatever cannot run ends up in one
 encrypted dead-letter queue: events EventBridge could not deliver, and invocations Lambda gave up on. The function
-reads IAM and the registry, and reads and writes only its own state table.
+reads IAM and the registry, reads and writes only its own state table, and imports findings into Security Hub.
+
+In enforce mode (and only then) the reconcile function also gets ``EnforcementPolicy``: the four reversible IAM
+writes of ``adapters/enforcer.py``, and in the same policy explicit denies of those writes on protected principals.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks import nag
 from stacks.config import DriftlineConfig
 from stacks.constants import (
-    BREAK_GLASS_PRINCIPALS,
-    CREDENTIAL_REPORT_WAIT_SECONDS,
-    DLQ_RETENTION_DAYS,
-    ENV_BREAK_GLASS_PRINCIPALS,
-    ENV_CREDENTIAL_REPORT_WAIT_SECONDS,
-    ENV_EXCLUDED_NAME_PATTERNS,
-    ENV_EXCLUDED_PATH_PREFIXES,
-    ENV_GRACE_PERIOD_MINUTES,
-    ENV_MAX_KEY_AGE_DAYS,
-    ENV_MAX_UNUSED_DAYS,
-    ENV_MODE,
-    ENV_PUBLISH_FINDINGS,
-    ENV_REGISTRY_TABLE,
-    ENV_STATE_TABLE,
-    IAM_ACCOUNT_READ_ACTIONS,
-    IAM_GROUP_READ_ACTIONS,
-    IAM_ROLE_READ_ACTIONS,
-    IAM_USER_READ_ACTIONS,
-    MODE,
-    PUBLISH_FINDINGS,
     RECONCILE_ASYNC_RETRY_ATTEMPTS,
     RECONCILE_HANDLER,
     RECONCILE_MAX_EVENT_AGE_MINUTES,
     RECONCILE_MEMORY_MB,
     RECONCILE_RESERVED_CONCURRENCY,
     RECONCILE_TIMEOUT_MINUTES,
-    REGISTRY_READ_ACTIONS,
     SCHEDULE_MAX_EVENT_AGE_MINUTES,
     SCHEDULE_RETRY_ATTEMPTS,
-    STATE_READ_WRITE_ACTIONS,
 )
 from stacks.constructs.function import DriftlineFunction
-from stacks.nag import acknowledge
+from stacks.constructs.permissions import (
+    acknowledge_iam_reads,
+    enforcement_statements,
+    iam_read_statements,
+    registry_read_statement,
+    security_hub_statement,
+    state_read_write_statement,
+)
+from stacks.constructs.queues import dead_letter_queue
 
 
-def reconcile_environment(
-    config: DriftlineConfig, registry: dynamodb.ITableV2, state: dynamodb.ITableV2
-) -> dict[str, str]:
-    """The ``DRIFTLINE_*`` variables ``driftline.settings.RuntimeSettings`` reads, and no others."""
-    return {
-        ENV_REGISTRY_TABLE: registry.table_name,
-        ENV_STATE_TABLE: state.table_name,
-        ENV_GRACE_PERIOD_MINUTES: str(config.grace_period_minutes),
-        ENV_MAX_KEY_AGE_DAYS: str(config.max_key_age_days),
-        ENV_MAX_UNUSED_DAYS: str(config.max_unused_days),
-        ENV_EXCLUDED_NAME_PATTERNS: ",".join(config.excluded_name_patterns),
-        ENV_EXCLUDED_PATH_PREFIXES: ",".join(config.excluded_path_prefixes),
-        ENV_CREDENTIAL_REPORT_WAIT_SECONDS: str(CREDENTIAL_REPORT_WAIT_SECONDS),
-        ENV_PUBLISH_FINDINGS: str(PUBLISH_FINDINGS).lower(),
-        ENV_MODE: MODE,
-        ENV_BREAK_GLASS_PRINCIPALS: ",".join(BREAK_GLASS_PRINCIPALS),
-    }
-
-
-def reconcile_statements(registry: dynamodb.ITableV2, state: dynamodb.ITableV2) -> list[iam.PolicyStatement]:
-    """IAM reads, registry reads and state reads/writes: everything the reconcile handler calls, nothing more."""
-    own = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}"
-    return [
-        iam.PolicyStatement(sid="ReadIamAccountWide", actions=list(IAM_ACCOUNT_READ_ACTIONS), resources=["*"]),
-        iam.PolicyStatement(sid="ReadIamUsers", actions=list(IAM_USER_READ_ACTIONS), resources=[f"{own}:user/*"]),
-        iam.PolicyStatement(sid="ReadIamRoles", actions=list(IAM_ROLE_READ_ACTIONS), resources=[f"{own}:role/*"]),
-        iam.PolicyStatement(sid="ReadIamGroups", actions=list(IAM_GROUP_READ_ACTIONS), resources=[f"{own}:group/*"]),
-        iam.PolicyStatement(sid="ReadRegistry", actions=list(REGISTRY_READ_ACTIONS), resources=[registry.table_arn]),
-        iam.PolicyStatement(sid="ReadWriteState", actions=list(STATE_READ_WRITE_ACTIONS), resources=[state.table_arn]),
+def reconcile_statements(
+    config: DriftlineConfig, *, registry_table_arn: str, state_table_arn: str
+) -> list[iam.PolicyStatement]:
+    """IAM reads, registry reads, state reads/writes and (optionally) Security Hub: what the handler calls."""
+    statements = [
+        *iam_read_statements(account_wide=True, groups=False),
+        registry_read_statement(registry_table_arn),
+        state_read_write_statement(state_table_arn),
     ]
+    if config.security_hub:
+        statements.append(security_hub_statement())
+    return statements
 
 
 class Detection(Construct):
-    """The reconcile function, its schedule and its dead-letter queue."""
+    """The reconcile function, its schedule, its dead-letter queue, and in enforce mode its enforcement policy."""
 
     def __init__(
         self,
@@ -93,29 +63,20 @@ class Detection(Construct):
         construct_id: str,
         *,
         config: DriftlineConfig,
-        registry: dynamodb.ITableV2,
-        state: dynamodb.ITableV2,
+        environment: dict[str, str],
+        registry_table_arn: str,
+        state_table_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "ReconcileDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(DLQ_RETENTION_DAYS),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the reconcile schedule and function; "
-            "a dead-letter queue of a dead-letter queue would only move the problem.",
+        self.dead_letter_queue = dead_letter_queue(
+            self, "ReconcileDeadLetterQueue", holds="the reconcile schedule and function"
         )
         self.reconcile = DriftlineFunction(
             self,
             "ReconcileFunction",
             handler=RECONCILE_HANDLER,
             description="driftline: scheduled full reconcile of live IAM against the registry",
-            environment=reconcile_environment(config, registry, state),
+            environment=environment,
             memory_size=RECONCILE_MEMORY_MB,
             timeout=Duration.minutes(RECONCILE_TIMEOUT_MINUTES),
             reserved_concurrency=RECONCILE_RESERVED_CONCURRENCY,
@@ -123,22 +84,26 @@ class Detection(Construct):
             retry_attempts=RECONCILE_ASYNC_RETRY_ATTEMPTS,
             max_event_age=Duration.minutes(RECONCILE_MAX_EVENT_AGE_MINUTES),
         )
-        self.reconcile.add_to_role(*reconcile_statements(registry, state))
-        acknowledge(
-            self.reconcile.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "iam:GetAccountAuthorizationDetails, iam:GenerateCredentialReport and iam:GetCredentialReport are "
-            "account-level reads without resource-level permissions, and X-Ray's PutTraceSegments and "
-            "PutTelemetryRecords (added for active tracing) likewise accept only Resource '*'. All are read-only "
-            "or telemetry writes.",
+        self.reconcile.add_to_role(
+            *reconcile_statements(config, registry_table_arn=registry_table_arn, state_table_arn=state_table_arn)
         )
-        for kind in ("user", "role", "group"):
-            acknowledge(
-                self.reconcile.role,
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:{kind}/*]",
-                f"The reconcile reads every IAM {kind} of its own account to compare it with the registry; "
-                f"the statement is limited to read-only {kind} actions on this account's {kind}s.",
+        acknowledge_iam_reads(self.reconcile.role, kinds=("user", "role"), function="reconcile")
+        self.enforcement_policy: iam.Policy | None = None
+        if config.mode == "enforce":
+            self.enforcement_policy = iam.Policy(
+                self,
+                "EnforcementPolicy",
+                statements=enforcement_statements(config),
+                roles=[self.reconcile.role],
             )
+            for kind in ("user", "role"):
+                nag.acknowledge(
+                    self.enforcement_policy,
+                    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:{kind}/*]",
+                    f"Enforce mode acts on whichever {kind} of this account the registry revoked, so the allowed "
+                    f"{kind} writes cannot name their targets in advance; the same policy denies them explicitly on "
+                    "every protected principal (AWS-owned, CDK, driftline's own, break-glass, excluded).",
+                )
         self.schedule = events.Rule(
             self,
             "ReconcileSchedule",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -52,11 +53,13 @@ class DriftlineFunction(Construct):
         environment: Mapping[str, str],
         memory_size: int,
         timeout: Duration,
-        reserved_concurrency: int | None,
-        failure_queue: sqs.IQueue,
-        retry_attempts: int,
-        max_event_age: Duration,
+        reserved_concurrency: int | None = None,
+        failure_queue: sqs.IQueue | None = None,
+        retry_attempts: int | None = None,
+        max_event_age: Duration | None = None,
     ) -> None:
+        """``failure_queue``, ``retry_attempts`` and ``max_event_age`` configure asynchronous invocations (schedule,
+        EventBridge); a function fed by an event source mapping leaves them out and fails over in the mapping."""
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN)
         self.role = iam.Role(
@@ -97,9 +100,13 @@ class DriftlineFunction(Construct):
             },
             retry_attempts=retry_attempts,
             max_event_age=max_event_age,
-            on_failure=destinations.SqsDestination(failure_queue),
+            on_failure=destinations.SqsDestination(failure_queue) if failure_queue is not None else None,
         )
 
     def add_to_role(self, *statements: iam.PolicyStatement) -> None:
         for statement in statements:
             self.role.add_to_policy(statement)
+
+    def metric(self, name: str, *, statistic: str = "Sum", period: Duration | None = None) -> cloudwatch.Metric:
+        """One of the function's AWS/Lambda metrics (Errors, Throttles, Duration, ...)."""
+        return self.function.metric(name, statistic=statistic, period=period or Duration.minutes(5))

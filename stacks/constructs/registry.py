@@ -1,7 +1,11 @@
 """The registry: the authoritative list of IAM identities an account is allowed to have.
 
-Items are keyed by account id (``pk``) and ``kind#name`` (``sk``). Its stream (new and old images) lets a later
-component react to registry edits. Operators write it (CLI); the detection functions only read it.
+Items are keyed by account id (``pk``) and ``kind#name`` (``sk``). Its stream (new and old images) feeds the
+registry-change function. Operators write it (CLI); the detection functions only read it.
+
+The stack creates the table, or uses an existing one given by ARN (``driftline:registryTableArn`` and
+``driftline:registryStreamArn``), for example a central registry in another account that grants the member
+accounts' driftline roles read access through its resource policy (docs/DEPLOYMENT.md).
 """
 
 from __future__ import annotations
@@ -9,12 +13,36 @@ from __future__ import annotations
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from stacks.config import DriftlineConfig
 from stacks.constructs.tables import durable_table
 
 
 class RegistryTable(Construct):
-    """The registry table; ``table`` is the ``TableV2``."""
+    """``table`` is the ``TableV2`` (created) or an ``ITableV2`` reference (existing); ``created`` tells which."""
 
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: DriftlineConfig) -> None:
         super().__init__(scope, construct_id)
-        self.table = durable_table(self, "Resource", dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
+        self.table: dynamodb.ITableV2
+        if config.registry_table_arn and config.registry_stream_arn:
+            self.created = False
+            self.table = dynamodb.TableV2.from_table_attributes(
+                self,
+                "Existing",
+                table_arn=config.registry_table_arn,
+                table_stream_arn=config.registry_stream_arn,
+            )
+            # The ARN, not the name: DynamoDB resolves a bare table name in the caller's own account.
+            self.reference = config.registry_table_arn
+            self.stream_arn = config.registry_stream_arn
+        else:
+            self.created = True
+            table = durable_table(self, "Resource", dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
+            self.table = table
+            self.reference = table.table_name
+            stream_arn = table.table_stream_arn
+            assert stream_arn is not None  # the table has a stream
+            self.stream_arn = stream_arn
+
+    @property
+    def table_arn(self) -> str:
+        return self.table.table_arn

@@ -9,23 +9,23 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_lambda as lambda_
 
 from stacks.constants import ASSET_EXCLUDES
-from tests.infrastructure.helpers import only
 from tests.infrastructure.synth import Synthesized
 
 pytestmark = pytest.mark.infra
 
 
 def _staged(synthesized: Synthesized) -> Path:
-    _, function = only(synthesized.resources, "AWS::Lambda::Function")
-    asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    asset_hash = synthesized.function_props("ReconcileFunction")["Code"]["S3Key"].removesuffix(".zip")
     return synthesized.outdir / f"asset.{asset_hash}"
 
 
-def test_asset_contains_the_handler_module_and_settings(synthesized: Synthesized) -> None:
-    # Given the staged asset of the reconcile function
+def test_asset_contains_every_handler_module_and_settings(synthesized: Synthesized) -> None:
+    # Given the staged asset the three functions share
     staged = _staged(synthesized)
-    # Then the configured handler module and the settings it reads are in it, at the package root
-    assert (staged / "driftline" / "handlers" / "on_schedule.py").is_file()
+    # Then each configured handler module and the settings they read are in it, at the package root
+    for name in ("ReconcileFunction", "IamEventFunction", "RegistryChangeFunction"):
+        module = synthesized.function_props(name)["Handler"].rsplit(".", 1)[0]
+        assert (staged / (module.replace(".", "/") + ".py")).is_file(), module
     assert (staged / "driftline" / "settings.py").is_file()
 
 

@@ -1,4 +1,5 @@
-"""cdk-nag (AwsSolutions) and cfn-lint over the synthesized stack; every acknowledgment is justified and needed."""
+"""cdk-nag (AwsSolutions) and cfn-lint over every synthesized stack of every configuration; every acknowledgment
+names one finding, carries a reason, sits on the narrowest construct and suppresses a real finding."""
 
 from __future__ import annotations
 
@@ -12,64 +13,98 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 from cfnlint.api import lint_file  # type: ignore[import-untyped]
 
-import stacks.constructs.detection as detection
+from stacks import nag
 from stacks.nag import acknowledge, add_checks
-from tests.infrastructure.synth import Synthesized, synthesize
+from tests.infrastructure.synth import DEFAULT, ENFORCING, EXISTING, Synthesized, synthesize
 
 pytestmark = pytest.mark.infra
 
-ACKNOWLEDGED = {
-    "AwsSolutions::AwsSolutions-SQS3": "Driftline/Detection/ReconcileDeadLetterQueue",
-    "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "Driftline/Detection/ReconcileFunction/Role",
-    **{
-        f"AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:{kind}/*]": (
-            "Driftline/Detection/ReconcileFunction/Role"
-        )
-        for kind in ("user", "role", "group")
-    },
+IAM5 = "AwsSolutions::AwsSolutions-IAM5"
+OWN = "arn:<AWS::Partition>:iam::<AWS::AccountId>"
+ROLES = {
+    "reconcile": "Driftline/Detection/ReconcileFunction/Role",
+    "event": "Driftline/IamEvents/IamEventFunction/Role",
+    "stream": "Driftline/RegistryChanges/RegistryChangeFunction/Role",
+}
+BASE: set[tuple[str, str]] = {
+    ("AwsSolutions::AwsSolutions-SQS3", "Driftline/Detection/ReconcileDeadLetterQueue"),
+    ("AwsSolutions::AwsSolutions-SQS3", "Driftline/IamEvents/IamEventDeadLetterQueue"),
+    ("AwsSolutions::AwsSolutions-SQS3", "Driftline/RegistryChanges/RegistryChangeDeadLetterQueue"),
+    *{(f"{IAM5}[Resource::*]", role) for role in ROLES.values()},
+    *{(f"{IAM5}[Resource::{OWN}:{kind}/*]", role) for kind in ("user", "role") for role in ROLES.values()},
+    (f"{IAM5}[Resource::{OWN}:group/*]", ROLES["event"]),
+}
+# Enforce mode adds the enforcement policy's two wildcards; another home Region adds the forwarder's queue.
+ENFORCING_EXTRA: set[tuple[str, str]] = {
+    *{(f"{IAM5}[Resource::{OWN}:{kind}/*]", "Driftline/Detection/EnforcementPolicy") for kind in ("user", "role")},
+    ("AwsSolutions::AwsSolutions-SQS3", "DriftlineIamForwarder/ForwardDeadLetterQueue"),
+}
+CONFIGURATIONS = {
+    "default": (DEFAULT, BASE),
+    "enforcing": (ENFORCING, BASE | ENFORCING_EXTRA),
+    "existing": (EXISTING, BASE),
 }
 
 
-def _acknowledgments(synthesized: Synthesized) -> dict[str, tuple[str, Any]]:
-    found: dict[str, tuple[str, Any]] = {}
-    for construct in synthesized.stack.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                for rule_id, reason in entry.data.items():
-                    found[rule_id] = (construct.node.path, reason)
+def _acknowledgments(synthesized: Synthesized) -> list[tuple[str, str, Any]]:
+    found = []
+    for stack in synthesized.deployment.stacks:
+        for construct in stack.node.find_all():
+            for entry in construct.node.metadata:
+                if entry.type == Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                    found += [(rule_id, construct.node.path, reason) for rule_id, reason in entry.data.items()]
     return found
 
 
-def test_stack_passes_aws_solutions_checks(synthesized: Synthesized) -> None:
-    # Given the stack, synthesized with AwsSolutions registered (the fixture would have raised ValidationFailed)
-    # Then no construct carries an error annotation either
-    Annotations.from_stack(synthesized.stack).has_no_error("*", Match.any_value())
+def _configuration(request: pytest.FixtureRequest, name: str) -> Synthesized:
+    synthesized: Synthesized = request.getfixturevalue({"default": "synthesized"}.get(name, name))
+    return synthesized
 
 
-def test_acknowledgments_are_the_expected_ones_each_with_a_reason(synthesized: Synthesized) -> None:
-    # Given every acknowledgment recorded in the construct tree
-    found = _acknowledgments(synthesized)
-    # Then they are exactly the reviewed ones, each on the narrowest construct (never the whole stack)
-    assert {rule_id: path for rule_id, (path, _) in found.items()} == ACKNOWLEDGED
+@pytest.mark.parametrize("name", list(CONFIGURATIONS))
+def test_every_stack_passes_aws_solutions_checks(request: pytest.FixtureRequest, name: str) -> None:
+    # Given the configuration's stacks, synthesized with AwsSolutions registered (ValidationFailed would have raised)
+    synthesized = _configuration(request, name)
+    # Then no construct of any stack carries an error annotation either
+    for stack in synthesized.deployment.stacks:
+        Annotations.from_stack(stack).has_no_error("*", Match.any_value())
+
+
+@pytest.mark.parametrize("name", list(CONFIGURATIONS))
+def test_acknowledgments_are_the_expected_ones_each_with_a_reason(request: pytest.FixtureRequest, name: str) -> None:
+    # Given every acknowledgment recorded in the construct trees of the configuration's stacks
+    found = _acknowledgments(_configuration(request, name))
+    # Then they are exactly the reviewed ones, each naming one finding on the narrowest construct (never a stack)
+    assert {(rule_id, path) for rule_id, path, _ in found} == CONFIGURATIONS[name][1]
+    assert len(found) == len(CONFIGURATIONS[name][1])
     # And each explains itself in a real sentence
-    for rule_id, (_, reason) in found.items():
-        assert isinstance(reason, str) and len(reason.split()) >= 10, f"{rule_id} needs a reason"
+    for rule_id, path, reason in found:
+        assert isinstance(reason, str) and len(reason.split()) >= 10, f"{rule_id} on {path} needs a reason"
 
 
-def test_every_acknowledgment_suppresses_a_real_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given the same stack built without any acknowledgment
-    monkeypatch.setattr(detection, "acknowledge", lambda *_args, **_kwargs: None)
+@pytest.mark.parametrize("name", list(CONFIGURATIONS))
+def test_every_acknowledgment_suppresses_a_real_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # Given the same configuration built without any acknowledgment
+    monkeypatch.setattr(nag, "acknowledge", lambda *_args, **_kwargs: None)
     # When synthesizing it
     with pytest.raises(Exception, match="ValidationFailed"):
-        synthesize(tmp_path)
+        synthesize(tmp_path, CONFIGURATIONS[name][0])
     report = json.loads((tmp_path / "validation-report.json").read_text())
     violated = {
-        f"{plugin['pluginName']}::{violation['ruleName']}"
+        (f"{plugin['pluginName']}::{violation['ruleName']}", construct["constructPath"])
         for plugin in report["pluginReports"]
         for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
     }
-    # Then cdk-nag reports exactly the acknowledged findings: none is stale, none is missing
-    assert violated == set(ACKNOWLEDGED)
+    # Then cdk-nag reports exactly the acknowledged findings, on the acknowledged constructs: none is stale, none
+    # is missing (a finding sits on the resource under the acknowledged construct)
+    expected = CONFIGURATIONS[name][1]
+    assert {
+        (rule, path) for rule, path in expected if any(v[0] == rule and v[1].startswith(path + "/") for v in violated)
+    } == expected
+    assert all(any(rule == v[0] and v[1].startswith(path + "/") for rule, path in expected) for v in violated), violated
 
 
 def test_checks_fail_a_non_compliant_stack(tmp_path: Path) -> None:
@@ -93,12 +128,17 @@ def test_acknowledging_without_a_reason_is_refused(tmp_path: Path) -> None:
         acknowledge(stack, "AwsSolutions-SQS3", "  ")
 
 
-def test_cfn_lint_reports_no_errors(synthesized: Synthesized, tmp_path: Path) -> None:
-    # Given the synthesized template written to disk
-    path = tmp_path / "Driftline.template.json"
-    path.write_text(json.dumps(synthesized.template.to_json()))
-    # When linting it with cfn-lint (its bundled resource specifications; no network)
-    matches = lint_file(path)
-    # Then there are no errors (warnings such as W3005 on CDK's explicit DependsOn are tolerated)
-    errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")]
+@pytest.mark.parametrize("name", list(CONFIGURATIONS))
+def test_cfn_lint_reports_no_errors_on_any_template(request: pytest.FixtureRequest, name: str, tmp_path: Path) -> None:
+    # Given every template of the configuration written to disk
+    synthesized = _configuration(request, name)
+    errors = []
+    for stack_name, template in synthesized.templates.items():
+        path = tmp_path / f"{stack_name}.template.json"
+        path.write_text(json.dumps(template.to_json()))
+        # When linting it with cfn-lint (its bundled resource specifications; no network), in the stack's Region
+        region = next(s.region for s in synthesized.deployment.stacks if s.stack_name == stack_name)
+        matches = lint_file(path, config={"regions": [region]})
+        # Then there are no errors (warnings such as W3005 on CDK's explicit DependsOn are tolerated)
+        errors += [f"{stack_name}: {m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")]
     assert errors == []

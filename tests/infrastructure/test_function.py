@@ -1,4 +1,5 @@
-"""The reconcile function: runtime, layer, sizing, tracing, logging, async failure handling and its environment."""
+"""The three functions: one construct pattern (runtime, layer, tracing, JSON logs, retention), sizing per function,
+asynchronous failure handling, and an environment that is exactly what the runtime settings model reads."""
 
 from __future__ import annotations
 
@@ -7,45 +8,51 @@ from importlib.metadata import version
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
 
 from driftline.settings import RuntimeSettings, env_names
 from stacks.constants import POWERTOOLS_RELEASE
-from tests.infrastructure.helpers import only, references
-from tests.infrastructure.synth import Synthesized
+from tests.infrastructure.helpers import of_type, references
+from tests.infrastructure.synth import REGISTRY_TABLE_ARN, Synthesized
 
 pytestmark = pytest.mark.infra
 
-HANDLER = "driftline.handlers.on_schedule.handler"
+FUNCTIONS = ("ReconcileFunction", "IamEventFunction", "RegistryChangeFunction")
+# name: (handler, memory MB, timeout s, reserved concurrency)
+SIZING = {
+    "ReconcileFunction": ("driftline.handlers.on_schedule.handler", 512, 300, 1),
+    "IamEventFunction": ("driftline.handlers.on_iam_event.handler", 256, 60, None),
+    "RegistryChangeFunction": ("driftline.handlers.on_registry_change.handler", 256, 60, None),
+}
 
 
-def _function(synthesized: Synthesized) -> dict[str, Any]:
-    _, function = only(synthesized.resources, "AWS::Lambda::Function")
-    props: dict[str, Any] = function["Properties"]
-    return props
-
-
-def test_function_runtime_architecture_handler_and_sizing(synthesized: Synthesized) -> None:
+def test_the_stack_has_exactly_the_three_functions(synthesized: Synthesized) -> None:
     # Given the synthesized stack
-    # Then the reconcile function runs the schedule handler on python3.14/arm64 with 512 MB, 5 min, one at a time
-    synthesized.template.has_resource_properties(
-        "AWS::Lambda::Function",
-        {
-            "Handler": HANDLER,
-            "Runtime": "python3.14",
-            "Architectures": ["arm64"],
-            "MemorySize": 512,
-            "Timeout": 300,
-            "ReservedConcurrentExecutions": 1,
-            "TracingConfig": {"Mode": "Active"},
-        },
-    )
+    functions = of_type(synthesized.resources, "AWS::Lambda::Function")
+    # Then its functions are the reconcile, IAM event and registry-change functions
+    assert sorted(functions) == sorted(synthesized.logical_id(f.function) for f in synthesized.stack.functions.values())
+    assert sorted(synthesized.stack.functions) == sorted(FUNCTIONS)
 
 
-def test_function_logs_json_to_its_own_retained_log_group(synthesized: Synthesized) -> None:
-    # Given the function and the log group
-    group_id, group = only(synthesized.resources, "AWS::Logs::LogGroup")
-    logging = _function(synthesized)["LoggingConfig"]
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_handler_runtime_architecture_and_sizing(synthesized: Synthesized, name: str) -> None:
+    # Given one function
+    props = synthesized.function_props(name)
+    handler, memory, timeout, reserved = SIZING[name]
+    # Then it runs its handler on python3.14/arm64 with its memory, timeout and concurrency, traced by X-Ray
+    assert props["Handler"] == handler
+    assert (props["Runtime"], props["Architectures"]) == ("python3.14", ["arm64"])
+    assert (props["MemorySize"], props["Timeout"]) == (memory, timeout)
+    assert props.get("ReservedConcurrentExecutions") == reserved
+    assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_logs_json_to_its_own_retained_log_group(synthesized: Synthesized, name: str) -> None:
+    # Given the function and the log group of its construct
+    construct = synthesized.stack.functions[name]
+    group_id = synthesized.logical_id(construct.log_group)
+    group = synthesized.resources[group_id]
+    logging = synthesized.function_props(name)["LoggingConfig"]
     # Then logs are JSON, go to that log group, which keeps them for a year and survives stack deletion
     assert logging["LogFormat"] == "JSON"
     assert logging["ApplicationLogLevel"] == "INFO"
@@ -54,68 +61,132 @@ def test_function_logs_json_to_its_own_retained_log_group(synthesized: Synthesiz
     assert group["DeletionPolicy"] == "Retain"
 
 
-def test_function_uses_the_pinned_powertools_layer_for_its_runtime_and_architecture(synthesized: Synthesized) -> None:
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_function_uses_the_pinned_powertools_layer_for_its_runtime_and_architecture(
+    synthesized: Synthesized, name: str
+) -> None:
     # Given the function's layers
-    props = _function(synthesized)
+    props = synthesized.function_props(name)
     (layer,) = props["Layers"]
     rendered = json.dumps(layer)
-    # Then it is the public Powertools v3 layer in the deployment Region, matching python3.14 and arm64
-    assert {"Ref": "AWS::Region"} in layer["Fn::Join"][1]
-    assert "arn:aws:lambda:" in rendered
-    assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:40" in rendered
+    # Then it is the public Powertools v3 layer in the home Region, matching python3.14 and arm64
+    assert layer == "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:40"
     assert props["Runtime"].replace(".", "") in rendered
     assert props["Architectures"][0] in rendered
+
+
+def test_layer_follows_the_home_region(enforcing: Synthesized) -> None:
+    # Given a deployment whose home Region is eu-west-1
+    (layer,) = enforcing.function_props("ReconcileFunction")["Layers"]
+    # Then the layer is the eu-west-1 copy (layers are regional)
+    assert layer.startswith("arn:aws:lambda:eu-west-1:017000801446:layer:")
 
 
 def test_layer_release_matches_the_locally_installed_powertools() -> None:
     # Given the Powertools release the layer version was chosen for
     # When comparing it with the aws-lambda-powertools that tests and the CLI run against
     installed = version("aws-lambda-powertools")
-    # Then they are the same release (move both together: see stacks/constants.py)
+    # Then they are the same release (move both together: see stacks/constants.py and docs/DEPLOYMENT.md)
     assert installed == POWERTOOLS_RELEASE
 
 
-def test_async_failures_are_retried_then_dead_lettered(synthesized: Synthesized) -> None:
-    # Given the dead-letter queue
-    queue_id, _ = only(synthesized.resources, "AWS::SQS::Queue")
+def test_functions_share_one_asset(synthesized: Synthesized) -> None:
+    # Given the three functions' code
+    keys = {json.dumps(synthesized.function_props(name)["Code"], sort_keys=True) for name in FUNCTIONS}
+    # Then they run the same asset (one zip of functions/, each with its own handler)
+    assert len(keys) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "queue_attr", "retries", "max_age"),
+    [
+        ("ReconcileFunction", ("detection", "dead_letter_queue"), 2, 3600),
+        ("IamEventFunction", ("iam_events", "dead_letter_queue"), 2, 6 * 3600),
+    ],
+)
+def test_async_failures_are_retried_then_dead_lettered(
+    synthesized: Synthesized, name: str, queue_attr: tuple[str, str], retries: int, max_age: int
+) -> None:
+    # Given the function's dead-letter queue
+    construct, attribute = queue_attr
+    queue_id = synthesized.logical_id(getattr(getattr(synthesized.stack, construct), attribute))
+    function_id = synthesized.logical_id(synthesized.stack.functions[name].function)
     # When reading the function's async invocation config
-    _, config = only(synthesized.resources, "AWS::Lambda::EventInvokeConfig")
+    (config,) = [
+        res
+        for res in of_type(synthesized.resources, "AWS::Lambda::EventInvokeConfig").values()
+        if res["Properties"]["FunctionName"] == {"Ref": function_id}
+    ]
     props = config["Properties"]
-    # Then Lambda retries twice, drops events older than an hour, and sends failures to the DLQ
-    assert props["MaximumRetryAttempts"] == 2
-    assert props["MaximumEventAgeInSeconds"] == 3600
+    # Then Lambda retries, drops stale events, and sends failures to the function's DLQ
+    assert props["MaximumRetryAttempts"] == retries
+    assert props["MaximumEventAgeInSeconds"] == max_age
     assert references(props["DestinationConfig"]["OnFailure"]["Destination"], queue_id)
 
 
-def test_environment_sets_exactly_the_runtime_settings(synthesized: Synthesized) -> None:
-    # Given the function's environment
-    variables = _function(synthesized)["Environment"]["Variables"]
+def test_the_stream_function_fails_over_in_its_mapping_not_async(synthesized: Synthesized) -> None:
+    # Given the registry-change function (invoked synchronously by its event source mapping)
+    function_id = synthesized.logical_id(synthesized.stack.functions["RegistryChangeFunction"].function)
+    # Then it has no async invocation config: the mapping's on-failure destination handles failures
+    configs = of_type(synthesized.resources, "AWS::Lambda::EventInvokeConfig").values()
+    assert [c for c in configs if c["Properties"]["FunctionName"] == {"Ref": function_id}] == []
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_environment_sets_exactly_the_runtime_settings(every: Synthesized, name: str) -> None:
+    # Given the function's environment, in every configuration
+    variables = every.function_props(name)["Environment"]["Variables"]
     # Then its DRIFTLINE_ variables are exactly the ones driftline.settings reads
-    assert {name for name in variables if name.startswith("DRIFTLINE_")} == env_names()
+    assert {n for n in variables if n.startswith("DRIFTLINE_")} == env_names()
     assert "AWS_RETRY_MODE" not in variables
 
 
+def test_every_function_gets_the_same_environment(every: Synthesized) -> None:
+    # Given the three environments
+    environments = [every.function_props(name)["Environment"]["Variables"] for name in FUNCTIONS]
+    # Then they are identical: the functions share RuntimeSettings
+    assert environments[1:] == environments[:1] * 2
+
+
 def test_environment_validates_against_runtime_settings(synthesized: Synthesized) -> None:
-    # Given the environment, with each table reference resolved to a stand-in table name
-    variables = _function(synthesized)["Environment"]["Variables"]
+    # Given the default environment, with each table reference resolved to a stand-in table name
+    variables = synthesized.function_props("IamEventFunction")["Environment"]["Variables"]
     resolved = {name: _resolve(value) for name, value in variables.items()}
     # When the runtime parses it, as on a cold start
     settings = RuntimeSettings.from_env(resolved)
     # Then it holds cdk.json's defaults
     assert settings.grace_period_minutes == 60
-    assert settings.max_key_age_days == 90
-    assert settings.max_unused_days == 90
-    assert settings.excluded_name_patterns == ()
-    assert settings.excluded_path_prefixes == ()
+    assert (settings.max_key_age_days, settings.max_unused_days) == (90, 90)
+    assert (settings.excluded_name_patterns, settings.excluded_path_prefixes) == ((), ())
     assert settings.credential_report_wait_seconds * 2 < 300  # waiting for a report leaves time to reconcile
-    # And it only detects: no Security Hub publishing and no enforcement, which this role has no permissions for
-    assert settings.publish_findings is False
+    # And findings go to Security Hub (the roles may import them), and nothing is enforced
+    assert settings.publish_findings is True
     assert settings.mode == "report"
+    assert settings.break_glass_principals == ()
+
+
+def test_enforcing_environment_follows_the_context(enforcing: Synthesized) -> None:
+    # Given the enforcing deployment's environment, parsed by the runtime
+    variables = enforcing.function_props("ReconcileFunction")["Environment"]["Variables"]
+    settings = RuntimeSettings.from_env({name: _resolve(value) for name, value in variables.items()})
+    # Then mode, break-glass principals and exclusions are the context's
+    assert settings.mode == "enforce"
+    assert settings.break_glass_principals == ("breakglass-admin", "oncall-*")
+    assert settings.excluded_name_patterns == ("ci-*",)
+    assert settings.excluded_path_prefixes == ("/service/",)
+
+
+def test_security_hub_off_stops_publishing(existing: Synthesized) -> None:
+    # Given a deployment with driftline:securityHub=false
+    variables = existing.function_props("ReconcileFunction")["Environment"]["Variables"]
+    # Then the functions are told not to publish (their roles cannot)
+    assert variables["DRIFTLINE_PUBLISH_FINDINGS"] == "false"
+    assert RuntimeSettings.from_env({n: _resolve(v) for n, v in variables.items()}).publish_findings is False
 
 
 def test_table_variables_point_at_the_right_tables(synthesized: Synthesized) -> None:
     # Given the environment and the two tables' logical ids
-    variables = _function(synthesized)["Environment"]["Variables"]
+    variables = synthesized.function_props("ReconcileFunction")["Environment"]["Variables"]
     registry = synthesized.logical_id(synthesized.stack.registry.table)
     state = synthesized.logical_id(synthesized.stack.state.table)
     # Then the registry variable names the registry table, and the state variable the state table
@@ -123,23 +194,21 @@ def test_table_variables_point_at_the_right_tables(synthesized: Synthesized) -> 
     assert variables["DRIFTLINE_STATE_TABLE"] == {"Ref": state}
 
 
-def test_powertools_is_configured_through_the_environment(synthesized: Synthesized) -> None:
-    # Given the synthesized stack
+def test_an_existing_registry_is_named_by_its_arn(existing: Synthesized) -> None:
+    # Given a deployment that reads an existing (central) registry
+    variables = existing.function_props("RegistryChangeFunction")["Environment"]["Variables"]
+    # Then the functions get its ARN: DynamoDB resolves a bare name in the caller's own account
+    assert variables["DRIFTLINE_REGISTRY_TABLE"] == REGISTRY_TABLE_ARN
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_powertools_is_configured_through_the_environment(synthesized: Synthesized, name: str) -> None:
+    # Given the function's environment
+    variables = synthesized.function_props(name)["Environment"]["Variables"]
     # Then Powertools gets its service, namespace and log level
-    synthesized.template.has_resource_properties(
-        "AWS::Lambda::Function",
-        {
-            "Environment": {
-                "Variables": Match.object_like(
-                    {
-                        "POWERTOOLS_SERVICE_NAME": "driftline",
-                        "POWERTOOLS_METRICS_NAMESPACE": "Driftline",
-                        "POWERTOOLS_LOG_LEVEL": "INFO",
-                    }
-                )
-            }
-        },
-    )
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "driftline"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Driftline"
+    assert variables["POWERTOOLS_LOG_LEVEL"] == "INFO"
 
 
 def _resolve(value: Any) -> str:

@@ -1,43 +1,47 @@
-"""The reconcile role: its own statements only, read-only IAM, read-only registry, read/write state."""
+"""Least privilege per function: every statement of every role, no registry write anywhere, Security Hub scoped to
+the product ARN, and enforcement permissions only in enforce mode, on the reconcile role, with explicit denies on
+protected principals in the same policy."""
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
 
+from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS
 from tests.infrastructure.helpers import (
     actions,
     as_list,
-    by_sid,
     grants_write_on,
+    join,
     of_type,
-    only,
+    policies_of_role,
+    policy_documents,
     references,
+    role_statements,
+    sid_in,
     statements,
 )
-from tests.infrastructure.synth import Synthesized
+from tests.infrastructure.synth import REGISTRY_STREAM_ARN, REGISTRY_TABLE_ARN, Synthesized
 
 pytestmark = pytest.mark.infra
 
-IAM_READS = {
-    "iam:GetAccountAuthorizationDetails",
-    "iam:GenerateCredentialReport",
-    "iam:GetCredentialReport",
+OWN = "arn:${AWS::Partition}:iam::${AWS::AccountId}:"
+PRODUCT_ARN = "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+ACCOUNT_WIDE_READS = {"iam:GetAccountAuthorizationDetails", "iam:GenerateCredentialReport", "iam:GetCredentialReport"}
+USER_READS = {
     "iam:ListAccessKeys",
     "iam:GetAccessKeyLastUsed",
     "iam:GetUser",
-    "iam:GetRole",
     "iam:GetLoginProfile",
     "iam:ListAttachedUserPolicies",
     "iam:ListUserPolicies",
     "iam:GetUserPolicy",
     "iam:ListGroupsForUser",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListRolePolicies",
-    "iam:GetRolePolicy",
-    "iam:GetGroup",
 }
+ROLE_READS = {"iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy"}
+GROUP_READS = {"iam:GetGroup"}
 STATE_ACTIONS = {
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -47,112 +51,158 @@ STATE_ACTIONS = {
     "dynamodb:BatchWriteItem",
 }
 REGISTRY_ACTIONS = {"dynamodb:GetItem", "dynamodb:Query"}
-SUPPORT_ACTIONS = {
-    "logs:CreateLogStream",
-    "logs:PutLogEvents",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "sqs:SendMessage",
-    "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl",
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+ENFORCE_ACTIONS = {"iam:UpdateAccessKey", "iam:DeleteLoginProfile", "iam:PutUserPolicy", "iam:PutRolePolicy"}
+XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+DLQ_SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+
+# Per function: Sid -> (actions, rendered resource or None for "the table/queue/log group checked separately").
+EXPECTED: dict[str, dict[str, tuple[set[str], str | None]]] = {
+    "ReconcileFunction": {
+        "WriteOwnLogGroup": ({"logs:CreateLogStream", "logs:PutLogEvents"}, None),
+        "ReadIamAccountWide": (ACCOUNT_WIDE_READS, "*"),
+        "ReadIamUsers": (USER_READS, OWN + "user/*"),
+        "ReadIamRoles": (ROLE_READS, OWN + "role/*"),
+        "ReadRegistry": (REGISTRY_ACTIONS, None),
+        "ReadWriteState": (STATE_ACTIONS, None),
+        "ImportFindings": ({"securityhub:BatchImportFindings"}, PRODUCT_ARN),
+    },
+    "IamEventFunction": {
+        "WriteOwnLogGroup": ({"logs:CreateLogStream", "logs:PutLogEvents"}, None),
+        "ReadIamUsers": (USER_READS, OWN + "user/*"),
+        "ReadIamRoles": (ROLE_READS, OWN + "role/*"),
+        "ReadIamGroups": (GROUP_READS, OWN + "group/*"),
+        "ReadRegistry": (REGISTRY_ACTIONS, None),
+        "ReadWriteState": (STATE_ACTIONS, None),
+        "ImportFindings": ({"securityhub:BatchImportFindings"}, PRODUCT_ARN),
+    },
+    "RegistryChangeFunction": {
+        "WriteOwnLogGroup": ({"logs:CreateLogStream", "logs:PutLogEvents"}, None),
+        "ReadIamUsers": (USER_READS, OWN + "user/*"),
+        "ReadIamRoles": (ROLE_READS, OWN + "role/*"),
+        "ReadRegistry": (REGISTRY_ACTIONS, None),
+        "ReadRegistryStream": (STREAM_ACTIONS, None),
+        "ReadWriteState": (STATE_ACTIONS, None),
+        "ImportFindings": ({"securityhub:BatchImportFindings"}, PRODUCT_ARN),
+    },
+}
+DLQ_OF = {
+    "ReconcileFunction": ("detection", "dead_letter_queue"),
+    "IamEventFunction": ("iam_events", "dead_letter_queue"),
+    "RegistryChangeFunction": ("registry_changes", "dead_letter_queue"),
 }
 
 
-def _own_arn(statement: dict[str, Any]) -> str:
+def _role_id(synthesized: Synthesized, name: str) -> str:
+    return synthesized.logical_id(synthesized.stack.functions[name].role)
+
+
+def _statements_of(synthesized: Synthesized, name: str) -> list[dict[str, Any]]:
+    return role_statements(synthesized.resources, _role_id(synthesized, name))
+
+
+def _resource(statement: dict[str, Any]) -> str:
     (resource,) = as_list(statement["Resource"])
-    parts = resource["Fn::Join"][1]
-    assert parts[:4] == ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}]
-    return str(parts[4])
+    return join(resource)
 
 
-def test_role_is_assumed_by_lambda_only_and_has_no_managed_policies(synthesized: Synthesized) -> None:
-    # Given the only role in the stack
-    _, role = only(synthesized.resources, "AWS::IAM::Role")
-    props = role["Properties"]
-    # Then only Lambda can assume it, and no (broad) managed policy is attached
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_role_is_assumed_by_lambda_only_and_has_no_managed_policies(synthesized: Synthesized, name: str) -> None:
+    # Given the function's role
+    props = synthesized.resources[_role_id(synthesized, name)]["Properties"]
+    # Then only Lambda can assume it, no (broad) managed policy is attached, and CloudFormation names it
     (trust,) = props["AssumeRolePolicyDocument"]["Statement"]
     assert trust == {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
     assert "ManagedPolicyArns" not in props
+    assert "RoleName" not in props  # generated "Driftline-...": protected by the Driftline* exclusion
     assert of_type(synthesized.resources, "AWS::IAM::ManagedPolicy") == {}
 
 
-def test_account_wide_iam_reads_use_resource_star(synthesized: Synthesized) -> None:
-    # Given the account-wide IAM statement
-    statement = by_sid(synthesized.resources, "ReadIamAccountWide")
-    # Then it holds the three actions without resource-level permissions, on "*"
-    assert actions(statement) == {
-        "iam:GetAccountAuthorizationDetails",
-        "iam:GenerateCredentialReport",
-        "iam:GetCredentialReport",
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_every_statement_of_the_role_is_expected(synthesized: Synthesized, name: str) -> None:
+    # Given every statement that applies to the function's role
+    found = _statements_of(synthesized, name)
+    # Then the named statements are exactly the expected ones, each with exactly its actions and resource
+    assert sorted(s["Sid"] for s in found if "Sid" in s) == sorted(EXPECTED[name])
+    for sid, (expected_actions, expected_resource) in EXPECTED[name].items():
+        statement = sid_in(found, sid)
+        assert statement["Effect"] == "Allow"
+        assert actions(statement) == expected_actions, sid
+        if expected_resource is not None:
+            assert _resource(statement) == expected_resource, sid
+    # And the unnamed ones are the plumbing CDK adds: X-Ray on "*" and sends to the function's own DLQ
+    plumbing = sorted((sorted(actions(s)), _resource(s)) for s in found if "Sid" not in s)
+    queue = synthesized.logical_id(getattr(getattr(synthesized.stack, DLQ_OF[name][0]), DLQ_OF[name][1]))
+    assert plumbing == sorted([(sorted(XRAY), "*"), (sorted(DLQ_SEND), "${" + queue + ".Arn}")])
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_tables_and_log_group_statements_name_their_own_resources(synthesized: Synthesized, name: str) -> None:
+    # Given the function's statements and the resources they should name
+    found = _statements_of(synthesized, name)
+    stack = synthesized.stack
+    registry = synthesized.logical_id(stack.registry.table)
+    state = synthesized.logical_id(stack.state.table)
+    log_group = synthesized.logical_id(stack.functions[name].log_group)
+    # Then logs go to the function's own log group, and each table statement names exactly its table
+    assert _resource(sid_in(found, "WriteOwnLogGroup")) == "${" + log_group + ".Arn}"
+    assert _resource(sid_in(found, "ReadRegistry")) == "${" + registry + ".Arn}"
+    assert _resource(sid_in(found, "ReadWriteState")) == "${" + state + ".Arn}"
+
+
+def test_stream_read_names_the_registry_stream(synthesized: Synthesized) -> None:
+    # Given the registry-change function's stream statement
+    statement = sid_in(_statements_of(synthesized, "RegistryChangeFunction"), "ReadRegistryStream")
+    registry = synthesized.logical_id(synthesized.stack.registry.table)
+    # Then it reads exactly the registry table's stream
+    assert _resource(statement) == "${" + registry + ".StreamArn}"
+
+
+def test_an_existing_registry_is_read_by_arn(existing: Synthesized) -> None:
+    # Given a deployment on an existing (central) registry
+    for name in EXPECTED:
+        found = _statements_of(existing, name)
+        # Then every function reads that table (and the stream function its stream) by ARN, read-only
+        assert _resource(sid_in(found, "ReadRegistry")) == REGISTRY_TABLE_ARN
+    stream = sid_in(_statements_of(existing, "RegistryChangeFunction"), "ReadRegistryStream")
+    assert _resource(stream) == REGISTRY_STREAM_ARN
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_iam_actions_are_read_only(every: Synthesized, name: str) -> None:
+    # Given every Allow of the function's role outside the enforcement policy
+    enforcement = every.stack.detection.enforcement_policy
+    excluded = {every.logical_id(enforcement)} if enforcement is not None else set()
+    role_id = _role_id(every, name)
+    granted = {
+        a
+        for lid, res in policies_of_role(every.resources, role_id).items()
+        if lid not in excluded
+        for s in res["Properties"]["PolicyDocument"]["Statement"]
+        for a in actions(s)
+        if a.startswith("iam:")
     }
-    assert statement["Resource"] == "*"
+    # Then the IAM actions are reads (Get/List/Generate), never iam:* nor a write
+    assert granted
+    assert all(a.split(":")[1].startswith(("Get", "List", "GenerateCredentialReport")) for a in granted), granted
 
 
-@pytest.mark.parametrize(
-    ("sid", "expected_actions", "arn_suffix"),
-    [
-        (
-            "ReadIamUsers",
-            {
-                "iam:ListAccessKeys",
-                "iam:GetAccessKeyLastUsed",
-                "iam:GetUser",
-                "iam:GetLoginProfile",
-                "iam:ListAttachedUserPolicies",
-                "iam:ListUserPolicies",
-                "iam:GetUserPolicy",
-                "iam:ListGroupsForUser",
-            },
-            ":user/*",
-        ),
-        (
-            "ReadIamRoles",
-            {"iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy"},
-            ":role/*",
-        ),
-        ("ReadIamGroups", {"iam:GetGroup"}, ":group/*"),
-    ],
-)
-def test_per_principal_iam_reads_are_scoped_to_this_account(
-    synthesized: Synthesized, sid: str, expected_actions: set[str], arn_suffix: str
+def test_only_the_reconcile_reads_the_whole_account_and_only_the_event_function_reads_groups(
+    synthesized: Synthesized,
 ) -> None:
-    # Given one per-principal IAM statement
-    statement = by_sid(synthesized.resources, sid)
-    # Then it holds exactly its read actions, on this account's principals of that kind
-    assert actions(statement) == expected_actions
-    assert _own_arn(statement) == arn_suffix
+    # Given the IAM actions per function
+    granted = {name: {a for s in _statements_of(synthesized, name) for a in actions(s)} for name in EXPECTED}
+    # Then account-wide reads belong to the reconcile, group reads to the IAM event function
+    assert [n for n, a in granted.items() if a & ACCOUNT_WIDE_READS] == ["ReconcileFunction"]
+    assert [n for n, a in granted.items() if a & GROUP_READS] == ["IamEventFunction"]
 
 
-def test_iam_actions_are_exactly_the_read_only_list(synthesized: Synthesized) -> None:
-    # Given every statement of every policy in the template
-    granted = {a for stmt in statements(synthesized.resources) for a in actions(stmt) if a.startswith("iam:")}
-    # Then the IAM actions are exactly the sixteen reads (no iam:* and nothing that writes)
-    assert granted == IAM_READS
-
-
-def test_registry_is_read_with_get_and_query_only(synthesized: Synthesized) -> None:
-    # Given the registry statement
-    statement = by_sid(synthesized.resources, "ReadRegistry")
-    registry = synthesized.logical_id(synthesized.stack.registry.table)
-    # Then it allows GetItem and Query on the registry table itself
-    assert actions(statement) == REGISTRY_ACTIONS
-    assert as_list(statement["Resource"]) == [{"Fn::GetAtt": [registry, "Arn"]}]
-
-
-def test_state_is_read_and_written(synthesized: Synthesized) -> None:
-    # Given the state statement
-    statement = by_sid(synthesized.resources, "ReadWriteState")
-    state = synthesized.logical_id(synthesized.stack.state.table)
-    # Then it allows exactly the six item operations on the state table
-    assert actions(statement) == STATE_ACTIONS
-    assert as_list(statement["Resource"]) == [{"Fn::GetAtt": [state, "Arn"]}]
-
-
-def test_no_statement_writes_the_registry(synthesized: Synthesized) -> None:
-    # Given the registry's logical id, and every identity policy statement in the template
-    registry = synthesized.logical_id(synthesized.stack.registry.table)
+def test_no_statement_writes_the_registry(every: Synthesized) -> None:
+    # Given the registry (its logical id, or the ARN of an existing one), and every policy of every stack
+    registry = REGISTRY_TABLE_ARN if not every.stack.registry.created else every.logical_id(every.stack.registry.table)
+    every_statement = [s for stack in every.deployment.stacks for s in statements(every.resources_of(stack))]
     # When collecting the write actions any statement grants on it (directly or via a wildcard resource)
-    writes = {w for stmt in statements(synthesized.resources) for w in grants_write_on(stmt, registry)}
+    writes = {w for stmt in every_statement for w in grants_write_on(stmt, registry)}
     # Then there are none: only operators (the CLI) change the registry
     assert writes == set()
 
@@ -167,27 +217,204 @@ def test_registry_write_check_detects_a_write(synthesized: Synthesized) -> None:
         "Action": ["dynamodb:BatchWriteItem"],
         "Resource": [{"Fn::Join": ["", [{"Fn::GetAtt": [registry, "Arn"]}, "/index/*"]]}],
     }
+    by_arn = {"Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": REGISTRY_TABLE_ARN}
+    any_table = {"Effect": "Allow", "Action": "dynamodb:DeleteItem", "Resource": "arn:aws:dynamodb:*:*:table/*"}
     # Then the check used above reports each of them
     assert grants_write_on(direct, registry) == {"dynamodb:PutItem"}
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= grants_write_on(wildcard, registry)
     assert grants_write_on(joined, registry) == {"dynamodb:BatchWriteItem"}
+    assert grants_write_on(by_arn, REGISTRY_TABLE_ARN) == {"dynamodb:UpdateItem"}
+    assert grants_write_on(any_table, REGISTRY_TABLE_ARN) == {"dynamodb:DeleteItem"}
 
 
-def test_role_grants_nothing_beyond_the_expected_actions(synthesized: Synthesized) -> None:
-    # Given every action in every policy of the template
+def test_security_hub_import_is_scoped_to_the_custom_product(synthesized: Synthesized) -> None:
+    # Given every statement that mentions Security Hub
+    found = [s for s in statements(synthesized.resources) if any(a.startswith("securityhub:") for a in actions(s))]
+    # Then each function has one, allowing only BatchImportFindings on this account's default product ARN
+    assert len(found) == 3
+    for statement in found:
+        assert actions(statement) == {"securityhub:BatchImportFindings"}
+        assert _resource(statement) == PRODUCT_ARN
+
+
+def test_security_hub_off_grants_nothing(existing: Synthesized) -> None:
+    # Given driftline:securityHub=false
+    granted = {a for s in statements(existing.resources) for a in actions(s)}
+    # Then no role may call Security Hub
+    assert not [a for a in granted if a.startswith("securityhub:")]
+
+
+def test_report_mode_has_no_enforcement_permissions(synthesized: Synthesized) -> None:
+    # Given report mode (cdk.json's default): every action of every policy
     granted = {a for stmt in statements(synthesized.resources) for a in actions(stmt)}
-    # Then it is the IAM reads, the table operations and the logging/tracing/DLQ plumbing; no Security Hub yet
-    assert granted == IAM_READS | STATE_ACTIONS | SUPPORT_ACTIONS
+    # Then no enforcement action and no Deny exist, and there is no enforcement policy
+    assert granted.isdisjoint(ENFORCE_ACTIONS)
+    assert synthesized.stack.detection.enforcement_policy is None
     assert all(stmt["Effect"] == "Allow" and "NotAction" not in stmt for stmt in statements(synthesized.resources))
 
 
+def test_enforcement_permissions_exist_only_on_the_reconcile_role(enforcing: Synthesized) -> None:
+    # Given enforce mode: which documents grant an enforcement action
+    holders = {
+        lid
+        for lid, doc in policy_documents(enforcing.resources)
+        for stmt in as_list(doc["Statement"])
+        if stmt["Effect"] == "Allow" and actions(stmt) & ENFORCE_ACTIONS
+    }
+    policy_id = enforcing.logical_id(enforcing.stack.detection.enforcement_policy)
+    # Then only the enforcement policy does, and it is attached to the reconcile role alone
+    assert holders == {policy_id}
+    attached = enforcing.resources[policy_id]["Properties"]["Roles"]
+    assert attached == [{"Ref": _role_id(enforcing, "ReconcileFunction")}]
+
+
+def test_enforcement_allows_exactly_the_four_reversible_writes(enforcing: Synthesized) -> None:
+    # Given the enforcement policy
+    document = _enforcement_document(enforcing)
+    allows = [s for s in as_list(document["Statement"]) if s["Effect"] == "Allow"]
+    # Then it allows the user steps on this account's users and the role step on its roles, nothing else
+    assert {s["Sid"]: (actions(s), _resource(s)) for s in allows} == {
+        "EnforceOnUsers": ({"iam:UpdateAccessKey", "iam:DeleteLoginProfile", "iam:PutUserPolicy"}, OWN + "user/*"),
+        "EnforceOnRoles": ({"iam:PutRolePolicy"}, OWN + "role/*"),
+    }
+
+
+def test_the_same_policy_denies_enforcement_on_protected_principals(enforcing: Synthesized) -> None:
+    # Given the enforcement policy's denies
+    denies = {s["Sid"]: s for s in as_list(_enforcement_document(enforcing)["Statement"]) if s["Effect"] == "Deny"}
+    # Then each denies all four enforcement actions
+    assert set(denies) == {
+        "DenyEnforcingProtectedPrincipals",
+        "DenyEnforcingBreakGlassPrincipals",
+        "DenyEnforcingExcludedPrincipals",
+    }
+    for statement in denies.values():
+        assert actions(statement) == ENFORCE_ACTIONS
+    # On AWS-owned roles, CDK bootstrap roles and driftline's own identities
+    assert _resources(denies["DenyEnforcingProtectedPrincipals"]) == {
+        OWN + "role/aws-service-role/*",
+        OWN + "role/aws-reserved/*",
+        OWN + "role/cdk-*",
+        OWN + "role/Driftline*",
+        OWN + "user/Driftline*",
+    }
+    # On each break-glass name as a user or a role, on any path
+    assert _resources(denies["DenyEnforcingBreakGlassPrincipals"]) == {
+        OWN + f"{kind}/{path}{name}"
+        for name in ("breakglass-admin", "oncall-*")
+        for kind in ("user", "role")
+        for path in ("", "*/")
+    }
+    # And on the configured exclusions (name patterns and path prefixes)
+    assert _resources(denies["DenyEnforcingExcludedPrincipals"]) == {
+        OWN + "user/ci-*",
+        OWN + "user/*/ci-*",
+        OWN + "role/ci-*",
+        OWN + "role/*/ci-*",
+        OWN + "user/service/*",
+        OWN + "role/service/*",
+    }
+
+
+@pytest.mark.parametrize(
+    ("arn", "protected"),
+    [
+        ("role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing", True),
+        ("role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef", True),
+        ("role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1", True),
+        ("role/Driftline-DetectionReconcileFunctionRo-AbCdEf123456", True),
+        ("role/DriftlineIamForwarder-IamEventForwardRuleEven-AbCdEf123456", True),
+        ("user/breakglass-admin", True),
+        ("user/emergency/breakglass-admin", True),
+        ("role/oncall-primary", True),
+        ("user/ci-deployer", True),
+        ("role/service/batch-runner", True),
+        ("user/alice", False),
+        ("role/app/payments-service", False),
+        ("user/breakglass-admin-2", False),
+    ],
+)
+def test_denies_cover_exactly_the_protected_principals(enforcing: Synthesized, arn: str, protected: bool) -> None:
+    # Given the deny patterns, evaluated the way IAM matches ARNs (* and ? match any characters, "/" included)
+    patterns = {
+        p.removeprefix(OWN)
+        for s in as_list(_enforcement_document(enforcing)["Statement"])
+        if s["Effect"] == "Deny"
+        for p in _resources(s)
+    }
+    # Then a principal is denied exactly when driftline treats it as protected
+    assert any(fnmatchcase(arn, pattern) for pattern in patterns) is protected
+
+
+def test_denies_cover_the_runtime_default_exclusions() -> None:
+    # Given the runtime's default exclusions (paths and names) and the policy's fixed protected patterns
+    from stacks.constants import PROTECTED_RESOURCE_PATHS
+
+    # Then every default path prefix is denied for roles, and every default name pattern either lives under such a
+    # path (AWSServiceRoleFor*, AWSReservedSSO_*) or is matched by a fixed pattern
+    for path in DEFAULT_EXCLUDED_PATHS:
+        assert any(fnmatchcase(f"role{path}x/y", p) for p in PROTECTED_RESOURCE_PATHS), path
+    samples = {
+        "AWSServiceRoleFor*": "role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX",
+        "AWSReservedSSO_*": "role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_1",
+        "cdk-*-deploy-role-*": "role/cdk-hnb659fds-deploy-role-1-us-east-1",
+        "cdk-*-file-publishing-role-*": "role/cdk-hnb659fds-file-publishing-role-1-us-east-1",
+        "cdk-*-image-publishing-role-*": "role/cdk-hnb659fds-image-publishing-role-1-us-east-1",
+        "cdk-*-lookup-role-*": "role/cdk-hnb659fds-lookup-role-1-us-east-1",
+        "cdk-*-cfn-exec-role-*": "role/cdk-hnb659fds-cfn-exec-role-1-us-east-1",
+        "Driftline*": "role/Driftline-Anything",
+    }
+    assert set(samples) == set(DEFAULT_EXCLUDED_NAMES)
+    for name, arn in samples.items():
+        assert any(fnmatchcase(arn, p) for p in PROTECTED_RESOURCE_PATHS), name
+
+
+def test_nothing_outside_the_enforcement_policy_grants_iam_writes(enforcing: Synthesized) -> None:
+    # Given every statement outside the enforcement policy, in enforce mode
+    policy_id = enforcing.logical_id(enforcing.stack.detection.enforcement_policy)
+    others = [
+        stmt
+        for lid, doc in policy_documents(enforcing.resources)
+        if lid != policy_id
+        for stmt in as_list(doc["Statement"])
+    ]
+    # Then none grants an IAM write or uses NotAction/NotResource
+    for stmt in others:
+        assert "NotAction" not in stmt and "NotResource" not in stmt
+        assert not {a for a in actions(stmt) if a.startswith("iam:")} & ENFORCE_ACTIONS
+
+
+def test_stack_names_start_with_driftline_so_generated_role_names_do(enforcing: Synthesized) -> None:
+    # Given both stacks and every role in them
+    roles = [
+        res
+        for stack in enforcing.deployment.stacks
+        for res in of_type(enforcing.resources_of(stack), "AWS::IAM::Role").values()
+    ]
+    # Then CloudFormation names every role "<stack name>-...", and every stack name starts with Driftline
+    assert roles and all("RoleName" not in r["Properties"] for r in roles)
+    assert [s.stack_name for s in enforcing.deployment.stacks] == ["Driftline", "DriftlineIamForwarder"]
+
+
 def test_support_statements_are_scoped_to_own_log_group_and_dlq(synthesized: Synthesized) -> None:
-    # Given the log group and the dead-letter queue
-    log_group, _ = only(synthesized.resources, "AWS::Logs::LogGroup")
-    queue, _ = only(synthesized.resources, "AWS::SQS::Queue")
-    # When finding the statements that grant log writes and queue sends
-    logs = [s for s in statements(synthesized.resources) if actions(s) & {"logs:PutLogEvents"}]
-    sends = [s for s in statements(synthesized.resources) if actions(s) & {"sqs:SendMessage"}]
-    # Then logs go only to the function's own log group, and messages only to its DLQ
-    assert [references(s["Resource"], log_group) for s in logs] == [True]
-    assert [references(s["Resource"], queue) for s in sends] == [True]
+    # Given each function's log group and dead-letter queue
+    for name, (construct, attribute) in DLQ_OF.items():
+        found = _statements_of(synthesized, name)
+        queue = synthesized.logical_id(getattr(getattr(synthesized.stack, construct), attribute))
+        log_group = synthesized.logical_id(synthesized.stack.functions[name].log_group)
+        # Then logs go only to the function's own log group, and messages only to its own DLQ
+        logs = [s for s in found if actions(s) & {"logs:PutLogEvents"}]
+        sends = [s for s in found if actions(s) & {"sqs:SendMessage"}]
+        assert [references(s["Resource"], log_group) for s in logs] == [True]
+        assert [references(s["Resource"], queue) for s in sends] == [True]
+
+
+def _enforcement_document(enforcing: Synthesized) -> dict[str, Any]:
+    policy = enforcing.stack.detection.enforcement_policy
+    assert policy is not None
+    document: dict[str, Any] = enforcing.resources[enforcing.logical_id(policy)]["Properties"]["PolicyDocument"]
+    return document
+
+
+def _resources(statement: dict[str, Any]) -> set[str]:
+    return {join(r) for r in as_list(statement["Resource"])}

@@ -50,7 +50,7 @@ def test_table_is_durable(synthesized: Synthesized, name: str) -> None:
     assert table["DeletionPolicy"] == "Retain"
     assert table["UpdateReplacePolicy"] == "Retain"
     (replica,) = table["Properties"]["Replicas"]
-    assert replica["Region"] == {"Ref": "AWS::Region"}
+    assert replica["Region"] == synthesized.stack.region == "us-east-1"  # the home Region, one replica
     assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert replica["DeletionProtectionEnabled"] is True
 
@@ -74,9 +74,10 @@ def test_registry_streams_new_and_old_images(synthesized: Synthesized) -> None:
 
 
 def test_state_expires_items_through_ttl(synthesized: Synthesized) -> None:
-    # Given the state table
+    # Given the state table (ledger, finding state, caches and the IAM event function's idempotency records)
     props = _table(synthesized, "state")["Properties"]
-    # Then items expire through the `expiration` attribute, and the table has no stream
+    # Then items expire through the `expiration` attribute (Powertools idempotency's expiry attribute too), and the
+    # table has no stream
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert "StreamSpecification" not in props
 
@@ -90,3 +91,43 @@ def test_only_the_registry_has_a_stream(synthesized: Synthesized) -> None:
     )
     # Then that is exactly the registry table
     assert list(streamed) == [synthesized.logical_id(synthesized.stack.registry.table)]
+
+
+def test_idempotency_records_fit_the_state_table() -> None:
+    # Given the IAM event handler's Powertools persistence layer, as the handler builds it
+    from driftline.adapters.aws import Clients
+    from driftline.handlers.on_iam_event import _idempotency
+
+    store, _ = _idempotency(Clients(region="us-east-1"), "state")
+    # Then it keys records by pk/sk (the table's keys) and expires them through `expiration` (the table's TTL)
+    assert (store.key_attr, store.sort_key_attr, store.expiry_attr) == ("pk", "sk", "expiration")
+
+
+def test_an_existing_registry_is_not_created(existing: Synthesized) -> None:
+    # Given a deployment on an existing (central) registry
+    tables = of_type(existing.resources, "AWS::DynamoDB::GlobalTable")
+    # Then the stack creates only the state table, with the same protections
+    assert list(tables) == [existing.logical_id(existing.stack.state.table)]
+    assert existing.stack.registry.created is False
+    (table,) = tables.values()
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["Replicas"][0]["DeletionProtectionEnabled"] is True
+
+
+def test_stack_outputs_name_the_tables_functions_and_dashboard(synthesized: Synthesized) -> None:
+    # Given the stack's outputs
+    outputs = synthesized.template.to_json()["Outputs"]
+    registry = synthesized.logical_id(synthesized.stack.registry.table)
+    state = synthesized.logical_id(synthesized.stack.state.table)
+    # Then an operator finds the tables (for the CLI), the three functions and the dashboard
+    assert set(outputs) == {
+        "RegistryTableReference",
+        "StateTableName",
+        "ReconcileFunctionName",
+        "IamEventFunctionName",
+        "RegistryChangeFunctionName",
+        "DashboardName",
+    }
+    assert outputs["RegistryTableReference"]["Value"] == {"Ref": registry}
+    assert outputs["StateTableName"]["Value"] == {"Ref": state}
+    assert outputs["DashboardName"]["Value"] == {"Ref": synthesized.logical_id(synthesized.stack.monitoring.dashboard)}

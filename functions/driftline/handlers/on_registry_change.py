@@ -56,9 +56,9 @@ def apply_change(wiring: Wiring, change: RegistryChange) -> dict[str, Any]:
 
 
 def _handler_for(wiring: Wiring) -> Any:
-    def record_handler(item: DynamoDBRecord) -> dict[str, Any] | None:
+    def record_handler(record: DynamoDBRecord) -> dict[str, Any] | None:
         try:
-            change = classify(item.raw_event)
+            change = classify(record.raw_event)
         except BadRegistryImage as exc:
             metrics.add_metric(name="RejectedRegistryRecords", unit=MetricUnit.Count, value=1)
             logger.error("registry stream record rejected", extra={"reason": str(exc)})

@@ -1,0 +1,169 @@
+"""The IAM statements of the driftline functions, one builder per concern, each with a stable Sid.
+
+Every function gets exactly the statements its handler needs (see ``handlers/wiring.py`` and the adapters):
+
+- reconcile: account-wide IAM reads, user and role reads, registry read, state read/write, Security Hub import;
+  in enforce mode also the enforcement policy (reversible IAM writes plus explicit denies on protected principals);
+- IAM events: user, role and group reads, registry read, state read/write (ledger, finding state, idempotency),
+  Security Hub import;
+- registry changes: user and role reads, registry read, registry stream read, state read/write, Security Hub import.
+
+No statement grants a write on the registry: operators change it (CLI, pipelines), never the detector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from constructs import IConstruct
+
+from stacks import nag
+from stacks.config import DriftlineConfig
+from stacks.constants import (
+    ENFORCE_ACTIONS,
+    ENFORCE_ROLE_ACTIONS,
+    ENFORCE_USER_ACTIONS,
+    IAM_ACCOUNT_READ_ACTIONS,
+    IAM_GROUP_READ_ACTIONS,
+    IAM_ROLE_READ_ACTIONS,
+    IAM_USER_READ_ACTIONS,
+    PROTECTED_RESOURCE_PATHS,
+    REGISTRY_READ_ACTIONS,
+    REGISTRY_STREAM_READ_ACTIONS,
+    SECURITY_HUB_IMPORT_ACTIONS,
+    STATE_READ_WRITE_ACTIONS,
+)
+
+IAM_KINDS = ("user", "role", "group")
+
+
+def own_iam_arn(resource: str) -> str:
+    """``arn:<partition>:iam::<this account>:<resource>`` (IAM ARNs have no Region)."""
+    return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:{resource}"
+
+
+def security_hub_product_arn() -> str:
+    """The custom-integration product every account has in every Region (findings/asff.py ``Place.product_arn``)."""
+    return f"arn:{Aws.PARTITION}:securityhub:{Aws.REGION}:{Aws.ACCOUNT_ID}:product/{Aws.ACCOUNT_ID}/default"
+
+
+def iam_read_statements(*, account_wide: bool, groups: bool) -> list[iam.PolicyStatement]:
+    """Read-only IAM: per-principal reads scoped to this account's users and roles (and groups when ``groups``)."""
+    statements = []
+    if account_wide:
+        statements.append(
+            iam.PolicyStatement(sid="ReadIamAccountWide", actions=list(IAM_ACCOUNT_READ_ACTIONS), resources=["*"])
+        )
+    statements += [
+        iam.PolicyStatement(sid="ReadIamUsers", actions=list(IAM_USER_READ_ACTIONS), resources=[own_iam_arn("user/*")]),
+        iam.PolicyStatement(sid="ReadIamRoles", actions=list(IAM_ROLE_READ_ACTIONS), resources=[own_iam_arn("role/*")]),
+    ]
+    if groups:
+        statements.append(
+            iam.PolicyStatement(
+                sid="ReadIamGroups", actions=list(IAM_GROUP_READ_ACTIONS), resources=[own_iam_arn("group/*")]
+            )
+        )
+    return statements
+
+
+def registry_read_statement(registry_table_arn: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(sid="ReadRegistry", actions=list(REGISTRY_READ_ACTIONS), resources=[registry_table_arn])
+
+
+def registry_stream_read_statement(stream_arn: str) -> iam.PolicyStatement:
+    """What the event source mapping needs to poll the registry stream (the function itself never calls it)."""
+    return iam.PolicyStatement(
+        sid="ReadRegistryStream", actions=list(REGISTRY_STREAM_READ_ACTIONS), resources=[stream_arn]
+    )
+
+
+def state_read_write_statement(state_table_arn: str) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="ReadWriteState", actions=list(STATE_READ_WRITE_ACTIONS), resources=[state_table_arn]
+    )
+
+
+def security_hub_statement() -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="ImportFindings", actions=list(SECURITY_HUB_IMPORT_ACTIONS), resources=[security_hub_product_arn()]
+    )
+
+
+def _name_arns(patterns: Iterable[str]) -> list[str]:
+    """Users and roles named ``pattern`` on any path: ``*`` in an IAM ARN also matches ``/``."""
+    return [
+        own_iam_arn(f"{kind}/{prefix}{pattern}")
+        for pattern in patterns
+        for kind in ("user", "role")
+        for prefix in ("", "*/")
+    ]
+
+
+def _path_arns(prefixes: Iterable[str]) -> list[str]:
+    return [own_iam_arn(f"{kind}{prefix}*") for prefix in prefixes for kind in ("user", "role")]
+
+
+def enforcement_statements(config: DriftlineConfig) -> list[iam.PolicyStatement]:
+    """The reversible IAM writes of enforce mode, and in the same policy explicit denies of the same actions on every
+    protected principal: AWS-owned and CDK roles, driftline's own identities, break-glass principals and the
+    configured exclusions. The code skips these principals too; the denies hold even if it did not."""
+    statements = [
+        iam.PolicyStatement(
+            sid="EnforceOnUsers", actions=list(ENFORCE_USER_ACTIONS), resources=[own_iam_arn("user/*")]
+        ),
+        iam.PolicyStatement(
+            sid="EnforceOnRoles", actions=list(ENFORCE_ROLE_ACTIONS), resources=[own_iam_arn("role/*")]
+        ),
+        iam.PolicyStatement(
+            sid="DenyEnforcingProtectedPrincipals",
+            effect=iam.Effect.DENY,
+            actions=list(ENFORCE_ACTIONS),
+            resources=[own_iam_arn(path) for path in PROTECTED_RESOURCE_PATHS],
+        ),
+    ]
+    if config.break_glass_principals:
+        statements.append(
+            iam.PolicyStatement(
+                sid="DenyEnforcingBreakGlassPrincipals",
+                effect=iam.Effect.DENY,
+                actions=list(ENFORCE_ACTIONS),
+                resources=_name_arns(config.break_glass_principals),
+            )
+        )
+    excluded = _name_arns(config.excluded_name_patterns) + _path_arns(config.excluded_path_prefixes)
+    if excluded:
+        statements.append(
+            iam.PolicyStatement(
+                sid="DenyEnforcingExcludedPrincipals",
+                effect=iam.Effect.DENY,
+                actions=list(ENFORCE_ACTIONS),
+                resources=excluded,
+            )
+        )
+    return statements
+
+
+def acknowledge_iam_reads(role: IConstruct, *, kinds: Iterable[str], function: str) -> None:
+    """The wildcard findings every function role carries: X-Ray's ``*`` and this account's principals of ``kinds``."""
+    nag.acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        f"The {function} role's '*' statements are X-Ray's PutTraceSegments and PutTelemetryRecords (added for active "
+        "tracing), which accept no other Resource"
+        + (
+            ", and iam:GetAccountAuthorizationDetails, iam:GenerateCredentialReport and iam:GetCredentialReport, "
+            "account-level reads without resource-level permissions."
+            if function == "reconcile"
+            else "."
+        ),
+    )
+    for kind in kinds:
+        nag.acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:{kind}/*]",
+            f"The {function} function reads IAM {kind}s of its own account to compare them with the registry; "
+            f"the statement holds read-only {kind} actions on this account's {kind}s only.",
+        )

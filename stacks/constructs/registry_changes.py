@@ -1,0 +1,104 @@
+"""Registry changes: the registry table's stream feeds the registry-change function through an event source mapping.
+
+The mapping reports partial batch failures (the handler uses Powertools ``BatchProcessor``), retries a bounded
+number of times, bisects a failing batch, gives up on records older than the configured age, and sends what still
+fails to an SQS on-failure destination (for a stream, the message describes the failed batch: shard and sequence
+numbers, which stay readable in the stream for 24 h). There are no filter criteria: whether a status changed needs
+both images compared, which a filter cannot do (AWS-FACTS section 7), so the handler decides in code.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from constructs import Construct
+
+from stacks.config import DriftlineConfig
+from stacks.constants import (
+    EVENT_MEMORY_MB,
+    EVENT_TIMEOUT_SECONDS,
+    REGISTRY_CHANGE_HANDLER,
+    STREAM_BATCH_SIZE,
+    STREAM_MAX_BATCHING_WINDOW_SECONDS,
+    STREAM_MAX_RECORD_AGE_HOURS,
+    STREAM_PARALLELIZATION_FACTOR,
+    STREAM_RETRY_ATTEMPTS,
+)
+from stacks.constructs.function import DriftlineFunction
+from stacks.constructs.permissions import (
+    acknowledge_iam_reads,
+    iam_read_statements,
+    registry_read_statement,
+    registry_stream_read_statement,
+    security_hub_statement,
+    state_read_write_statement,
+)
+from stacks.constructs.queues import dead_letter_queue
+
+
+def registry_change_statements(
+    config: DriftlineConfig, *, registry_table_arn: str, registry_stream_arn: str, state_table_arn: str
+) -> list[iam.PolicyStatement]:
+    """Single user/role reads, registry and registry-stream reads, state read/write, Security Hub import."""
+    statements = [
+        *iam_read_statements(account_wide=False, groups=False),
+        registry_read_statement(registry_table_arn),
+        registry_stream_read_statement(registry_stream_arn),
+        state_read_write_statement(state_table_arn),
+    ]
+    if config.security_hub:
+        statements.append(security_hub_statement())
+    return statements
+
+
+class RegistryChanges(Construct):
+    """The registry-change function, its stream event source mapping and the mapping's on-failure queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: DriftlineConfig,
+        environment: dict[str, str],
+        registry_table_arn: str,
+        registry_stream_arn: str,
+        state_table_arn: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = dead_letter_queue(
+            self, "RegistryChangeDeadLetterQueue", holds="registry stream batches that still failed after retries"
+        )
+        self.handler = DriftlineFunction(
+            self,
+            "RegistryChangeFunction",
+            handler=REGISTRY_CHANGE_HANDLER,
+            description="driftline: opens, cancels and checks revocations as the registry changes (table stream)",
+            environment=environment,
+            memory_size=EVENT_MEMORY_MB,
+            timeout=Duration.seconds(EVENT_TIMEOUT_SECONDS),
+        )
+        self.handler.add_to_role(
+            *registry_change_statements(
+                config,
+                registry_table_arn=registry_table_arn,
+                registry_stream_arn=registry_stream_arn,
+                state_table_arn=state_table_arn,
+            )
+        )
+        acknowledge_iam_reads(self.handler.role, kinds=("user", "role"), function="registry-change")
+        self.mapping = self.handler.function.add_event_source_mapping(
+            "RegistryStream",
+            event_source_arn=registry_stream_arn,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=STREAM_BATCH_SIZE,
+            max_batching_window=Duration.seconds(STREAM_MAX_BATCHING_WINDOW_SECONDS),
+            parallelization_factor=STREAM_PARALLELIZATION_FACTOR,
+            report_batch_item_failures=True,
+            retry_attempts=STREAM_RETRY_ATTEMPTS,
+            bisect_batch_on_error=True,
+            max_record_age=Duration.hours(STREAM_MAX_RECORD_AGE_HOURS),
+            on_failure=sources.SqsDlq(self.dead_letter_queue),
+        )

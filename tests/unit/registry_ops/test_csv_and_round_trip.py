@@ -1,0 +1,336 @@
+"""The CSV registry format, and dump_registry -> parse_registry round trips in YAML, JSON and CSV (pure).
+
+CSV: one row per entry under a header; every row repeats account_id; an empty cell is an absent field; list cells
+separate items with ';' and a single '-' means an empty list ("nothing approved", as opposed to "not governed").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from driftline.cli.registry_file import CSV_COLUMNS, dump_registry, load_registry_file, parse_registry
+from driftline.domain.errors import RegistryFileError
+from driftline.domain.identity import Kind
+from driftline.domain.registry import RegistryEntry, RegistrySnapshot, Status
+
+ACCOUNT = "123456789012"
+OTHER = "210987654321"
+READ = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+HEADER = "account_id,kind,name,user,owner,status,revoked_at,managed_policies,groups,inline_policies\n"
+
+
+def csv_problems(text: str) -> list[str]:
+    """The problems parse_registry reports for a CSV text ([] when it parses)."""
+    try:
+        parse_registry(text, "registry.csv")
+    except RegistryFileError as exc:
+        return exc.problems
+    return []
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+# --- reading CSV ---------------------------------------------------------------------------------------------------
+
+
+def test_list_cells_dash_empty_and_separated() -> None:
+    """managed_policies 'Read' (one item), groups '-' (empty list), inline_policies '' (absent -> None); a second row
+    'a; b ;;c' gives ('a', 'b', 'c'): items are trimmed and empty items dropped."""
+    # Given CSV rows with every kind of list cell
+    text = HEADER + (
+        f"{ACCOUNT},user,alice,,alice@example.com,,,{READ},-,\n{ACCOUNT},user,bob,,bob@example.com,,,-,, a; b ;;c\n"
+    )
+    # When it is parsed
+    alice, bob = parse_registry(text, "registry.csv").entries
+    # Then the three cases are told apart
+    assert (alice.managed_policies, alice.groups, alice.inline_policies) == ((READ,), (), None)
+    assert (bob.managed_policies, bob.groups, bob.inline_policies) == ((), None, ("a", "b", "c"))
+
+
+def test_columns_may_be_a_subset_in_any_order() -> None:
+    """A CSV with only the columns it needs, in another order (owner,name,kind,account_id,user), parses."""
+    # Given a CSV with few, reordered columns
+    text = f"owner,name,kind,account_id,user\nops,AKIAABCDEFGHIJKLMNOP,access_key,{ACCOUNT},alice\n"
+    # When it is parsed
+    [key] = parse_registry(text, "r.csv").entries
+    # Then the entry is complete
+    assert (key.kind, key.name, key.user, key.owner, key.status) == (
+        Kind.ACCESS_KEY,
+        "AKIAABCDEFGHIJKLMNOP",
+        "alice",
+        "ops",
+        Status.ACTIVE,
+    )
+
+
+def test_problems_name_the_row_line() -> None:
+    """Rows 1..3 (lines 2..4): the second has no owner, the third a naive revoked_at; each problem names its line."""
+    # Given a CSV with problems on lines 3 and 4
+    text = HEADER + (
+        f"{ACCOUNT},user,alice,,a@example.com,,,,,\n"
+        f"{ACCOUNT},user,bob,,,,,,,\n"
+        f"{ACCOUNT},user,carol,,c@example.com,revoked,2024-05-01T12:00:00,,,\n"
+    )
+    # When it is parsed
+    # Then both problems are reported at their lines
+    assert csv_problems(text) == [
+        "entries[1] (line 3) user#bob: owner: Field required",
+        "entries[2] (line 4) user#carol: revoked_at: Input should have timezone info",
+    ]
+
+
+def test_rows_for_several_accounts_are_one_problem() -> None:
+    """Rows naming two accounts: one problem naming both, no snapshot."""
+    # Given rows of two accounts
+    text = HEADER + f"{ACCOUNT},user,a,,o,,,,,\n{OTHER},user,b,,o,,,,,\n"
+    # When it is parsed
+    # Then the account mix is the problem
+    assert csv_problems(text) == [f"account_id must be a 12-digit AWS account id, got 'several: {ACCOUNT}, {OTHER}'"]
+
+
+def test_unknown_column_is_reported_per_row() -> None:
+    """A column 'team' that is no registry field: each row reports 'team: Extra inputs are not permitted'."""
+    # Given a CSV with an unknown column
+    text = f"account_id,kind,name,owner,team\n{ACCOUNT},user,a,o,payments\n"
+    # When it is parsed
+    # Then the column is named
+    assert csv_problems(text) == ["entries[0] (line 2) user#a: team: Extra inputs are not permitted"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: registry_file._csv_document numbers rows as index + 2, which is wrong once a quoted cell spans "
+    "lines or a blank line is skipped (csv.DictReader.line_num has the real line)",
+)
+@pytest.mark.parametrize(
+    "before",
+    [f'{ACCOUNT},user,alice,,a@example.com,"first line\nsecond line",\n', f"{ACCOUNT},user,alice,,a@example.com,,\n\n"],
+    ids=["multi-line-cell", "blank-line"],
+)
+def test_row_line_counts_physical_lines(before: str) -> None:
+    """bob (no owner) starts on line 4 because the row before spans two lines (a purpose written on two lines in a
+    spreadsheet) or is followed by a blank line: expected 'entries[1] (line 4)'; actually 'line 3'."""
+    # Given a CSV where bob's row starts on line 4
+    text = "account_id,kind,name,user,owner,purpose,status\n" + before + f"{ACCOUNT},user,bob,,,,\n"
+    assert text.splitlines()[3].startswith(f"{ACCOUNT},user,bob")
+    # When it is parsed
+    # Then the problem names line 4
+    assert csv_problems(text) == ["entries[1] (line 4) user#bob: owner: Field required"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: registry_file._csv_document skips DictReader's restkey (None) cells, so a row with more cells than "
+    "the header (e.g. an unquoted comma in the last column) loses data silently instead of being reported",
+)
+def test_row_with_more_cells_than_the_header_is_a_problem() -> None:
+    """Header 'account_id,kind,name,owner' and a row whose owner was written unquoted as 'Smith, John': expected a
+    problem at line 2; actually it parses, with owner 'Smith' and ' John' dropped."""
+    # Given a row with one cell too many
+    text = f"account_id,kind,name,owner\n{ACCOUNT},user,jsmith,Smith, John\n"
+    # When it is parsed
+    problems = csv_problems(text)
+    # Then the extra cell is reported, not dropped
+    assert any("line 2" in p for p in problems), parse_registry(text, "r.csv").entries[0].owner
+
+
+# --- writing CSV ---------------------------------------------------------------------------------------------------
+
+
+def test_dump_writes_dash_for_empty_lists_and_empty_cells_for_absent_ones() -> None:
+    """A user approving no managed policy (()) and not governing groups (None), a key: the CSV has the documented
+    header, '-' for the empty list, an empty cell for None, ';' between items, and the account on every row."""
+    # Given a snapshot with empty and absent lists
+    snapshot = RegistrySnapshot(
+        account_id=ACCOUNT,
+        entries=(
+            RegistryEntry(kind=Kind.USER, name="alice", owner="a", managed_policies=(), inline_policies=("x", "y")),
+            RegistryEntry(kind=Kind.ACCESS_KEY, name="AKIAABCDEFGHIJKLMNOP", user="alice", owner="a"),
+        ),
+    )
+    # When it is dumped as CSV
+    text = dump_registry(snapshot, "csv")
+    # Then the cells say which is which
+    assert text.splitlines()[0] == ",".join(CSV_COLUMNS)
+    alice, key = rows_of(text)
+    assert (alice["managed_policies"], alice["groups"], alice["inline_policies"]) == ("-", "", "x;y")
+    assert (key["managed_policies"], key["user"]) == ("", "alice")
+    assert {alice["account_id"], key["account_id"]} == {ACCOUNT}
+    assert parse_registry(text, "r.csv") == snapshot
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: dump_registry(fmt='csv') writes no version/updated_at/updated_by column (CSV_COLUMNS lacks them, "
+    "extrasaction='ignore'), so the CSV of an exported registry does not parse back to the same snapshot as its "
+    "docstring promises",
+)
+def test_csv_keeps_bookkeeping_fields() -> None:
+    """An entry at version 3, updated_at 2026-01-01Z by 'pipeline': expected back as is from CSV; actually version 0,
+    updated_at None, updated_by None."""
+    # Given an entry as the table stores it
+    stored = RegistryEntry(
+        kind=Kind.USER, name="a", owner="o", version=3, updated_at=datetime(2026, 1, 1, tzinfo=UTC), updated_by="p"
+    )
+    snapshot = RegistrySnapshot(account_id=ACCOUNT, entries=(stored,))
+    # When it goes through CSV
+    again = parse_registry(dump_registry(snapshot, "csv"), "r.csv")
+    # Then nothing is lost
+    assert again == snapshot
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: in CSV a list holding the single item '-' (a valid IAM group or inline policy name) is written as "
+    "'-', which reads back as the empty list",
+)
+def test_csv_list_of_a_single_dash_item() -> None:
+    """inline_policies ('-',) (IAM allows '-' as a policy name): expected back as ('-',); actually ()."""
+    # Given an inline policy named '-'
+    snapshot = RegistrySnapshot(
+        account_id=ACCOUNT, entries=(RegistryEntry(kind=Kind.USER, name="a", owner="o", inline_policies=("-",)),)
+    )
+    # When it goes through CSV
+    # Then the item survives
+    assert parse_registry(dump_registry(snapshot, "csv"), "r.csv") == snapshot
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: in CSV an empty string (purpose, ticket, reason) and an absent field are both an empty cell, so "
+    "purpose '' reads back as None and export->import of such an entry shows '~ …: purpose'",
+)
+def test_csv_empty_text_field() -> None:
+    """purpose '' and ticket '' (valid: only owner and name must be non-blank): expected back as ''; actually None."""
+    # Given an entry with empty text fields
+    snapshot = RegistrySnapshot(
+        account_id=ACCOUNT, entries=(RegistryEntry(kind=Kind.USER, name="a", owner="o", purpose="", ticket=""),)
+    )
+    # When it goes through CSV
+    # Then the fields are still ''
+    assert parse_registry(dump_registry(snapshot, "csv"), "r.csv") == snapshot
+
+
+# --- round trips -----------------------------------------------------------------------------------------------------
+
+IAM_NAME = st.from_regex(r"[A-Za-z0-9+=,.@_-]{1,20}", fullmatch=True)
+KEY_ID = st.from_regex(r"AKIA[A-Z0-9]{16}", fullmatch=True)
+TEXT = st.text(min_size=1, max_size=20).filter(lambda s: s.strip() != "")
+WHEN = st.datetimes(
+    min_value=datetime(1990, 1, 1),
+    max_value=datetime(2200, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
+)
+ARN = st.builds(
+    lambda partition, owner, name: f"arn:{partition}:iam::{owner}:policy/{name}",
+    st.sampled_from(["aws", "aws-us-gov", "aws-cn"]),
+    st.sampled_from(["aws", ACCOUNT]),
+    IAM_NAME,
+)
+
+
+@st.composite
+def entries(draw: st.DrawFn, *, csv_safe: bool) -> RegistryEntry:
+    """Any valid entry: every kind, active or revoked, each optional field present or absent, entitlement lists
+    absent (None), empty or full. ``csv_safe`` leaves out what the strict-xfail tests above show CSV loses
+    (bookkeeping fields, a lone '-' list item); text fields are never '' here (test_csv_empty_text_field)."""
+    kind = draw(st.sampled_from(list(Kind)))
+    revoked = draw(st.booleans())
+    item = IAM_NAME.filter(lambda n: n != "-") if csv_safe else IAM_NAME
+    fields: dict[str, Any] = {
+        "kind": kind,
+        "name": draw(KEY_ID if kind is Kind.ACCESS_KEY else IAM_NAME),
+        "owner": draw(TEXT),
+        "status": "revoked" if revoked else "active",
+    }
+    if revoked:
+        fields["revoked_at"] = draw(WHEN)
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "purpose": TEXT,
+        "expires_at": WHEN,
+        "max_key_age_days": st.integers(1, 36500),
+        "max_unused_days": st.integers(1, 36500),
+        "ticket": TEXT,
+        "reason": TEXT,
+    }
+    if not csv_safe:
+        optional |= {"version": st.integers(0, 2**40), "updated_at": WHEN, "updated_by": TEXT}
+    if kind is Kind.ACCESS_KEY:
+        fields["user"] = draw(IAM_NAME)
+    else:
+        optional |= {"managed_policies": st.lists(ARN, max_size=3), "inline_policies": st.lists(item, max_size=3)}
+        if kind is Kind.USER:
+            optional["groups"] = st.lists(item, max_size=3)
+    for field, strategy in optional.items():
+        if draw(st.booleans()):
+            fields[field] = draw(strategy)
+    return RegistryEntry.model_validate(fields)
+
+
+def snapshots(fmt: str) -> st.SearchStrategy[RegistrySnapshot]:
+    csv_safe = fmt == "csv"
+    return st.builds(
+        lambda account, items: RegistrySnapshot(account_id=account, entries=tuple(items)),
+        st.from_regex(r"[0-9]{12}", fullmatch=True),
+        # CSV: at least one entry (test_empty_registry_export_imports_back[csv] shows the empty case).
+        st.lists(entries(csv_safe=csv_safe), min_size=1 if csv_safe else 0, max_size=15, unique_by=lambda e: e.ref.key),
+    )
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json", "csv"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_dump_then_parse_is_the_same_snapshot(fmt: str, data: st.DataObject) -> None:
+    """For generated valid registries (0-15 entries; 1-15 in CSV) with every kind, revoked entries, offsets, odd owner
+    text, None vs empty vs full entitlement lists (and, in YAML/JSON, versions and updated_at/by): parsing the dump
+    gives back an equal snapshot, every field compared."""
+    # Given a valid snapshot
+    snapshot = data.draw(snapshots(fmt), label="snapshot")
+    # When it is dumped in the format and parsed back
+    text = dump_registry(snapshot, fmt)
+    again = parse_registry(text, f"registry.{fmt}")
+    # Then it is the same snapshot, field for field
+    assert again == snapshot
+    for before, after in zip(snapshot.entries, again.entries, strict=True):
+        assert after.model_dump() == before.model_dump()
+        for field in ("managed_policies", "groups", "inline_policies"):
+            assert (getattr(after, field) is None) == (getattr(before, field) is None), field
+
+
+CRLF_BUG = pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: load_registry_file reads with Path.read_text (universal newlines), which turns a quoted CSV cell's "
+    "'\\r\\n' into '\\n'; the csv module needs the text read with newline=''",
+)
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json", pytest.param("csv", marks=CRLF_BUG)])
+def test_file_round_trip_keeps_carriage_returns(fmt: str, tmp_path: Path) -> None:
+    """A purpose 'line1\\r\\nline2' (a Windows line break) dumped to a file byte for byte and loaded: expected the
+    same text back in every format; YAML and JSON escape it and pass, CSV gives 'line1\\nline2'."""
+    # Given a snapshot with a CRLF inside a text field, written to a file as dumped
+    snapshot = RegistrySnapshot(
+        account_id=ACCOUNT, entries=(RegistryEntry(kind=Kind.USER, name="a", owner="o", purpose="line1\r\nline2"),)
+    )
+    path = tmp_path / f"registry.{fmt}"
+    path.write_bytes(dump_registry(snapshot, fmt).encode("utf-8"))
+    # When the file is loaded
+    again = load_registry_file(path)
+    # Then the text is unchanged
+    assert again == snapshot, again.entries[0].purpose
