@@ -24,7 +24,7 @@ def adopt(
 ) -> list[RegistryEntry]:
     entries: list[RegistryEntry] = []
     for principal in [*inventory.users.values(), *inventory.roles.values()]:
-        if exclusions.excludes(principal.name, principal.path):
+        if exclusions.excludes(principal.name, principal.path, principal.kind):
             continue
         held = {k: tuple(sorted(v)) for k, v in held_entitlements(principal).items()}
         entries.append(
@@ -38,7 +38,7 @@ def adopt(
         )
     for key in inventory.keys.values():
         user = inventory.users.get(key.user_name)
-        if not key.active or (user is not None and exclusions.excludes(user.name, user.path)):
+        if not key.active or (user is not None and exclusions.excludes(user.name, user.path, Kind.USER)):
             continue
         entries.append(
             RegistryEntry(

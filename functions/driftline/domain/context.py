@@ -49,7 +49,7 @@ class Context:
             return key is not None and self.excluded(IdentityRef(kind=Kind.USER, name=key.user_name))
         principal = self.principal(ref)
         path = principal.path if principal is not None else "/"
-        return self.settings.exclusions.excludes(ref.name, path)
+        return self.settings.exclusions.excludes(ref.name, path, ref.kind)
 
     def arn_of(self, ref: IdentityRef) -> str | None:
         principal = self.principal(ref)

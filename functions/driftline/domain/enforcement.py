@@ -74,7 +74,7 @@ def protected_reason(
 ) -> str | None:
     if any(fnmatchcase(ref.name, pattern) for pattern in break_glass):
         return "break-glass principal"
-    if settings.exclusions.excludes(ref.name, path):
+    if settings.exclusions.excludes(ref.name, path, ref.kind):
         return "protected principal (AWS-owned or driftline's own)"
     return None
 

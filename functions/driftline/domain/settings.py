@@ -7,6 +7,8 @@ from fnmatch import fnmatchcase
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from driftline.domain.identity import Kind
+
 # AWS-owned identities (AWS-FACTS section 3): service-linked roles, IAM Identity Center roles, CDK bootstrap roles.
 DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = ("/aws-service-role/", "/aws-reserved/sso.amazonaws.com/")
 DEFAULT_EXCLUDED_NAMES: tuple[str, ...] = (
@@ -29,10 +31,15 @@ class Exclusions(BaseModel):
     path_prefixes: tuple[str, ...] = DEFAULT_EXCLUDED_PATHS
     name_patterns: tuple[str, ...] = DEFAULT_EXCLUDED_NAMES
 
-    def excludes(self, name: str, path: str = "/") -> bool:
+    def excludes(self, name: str, path: str = "/", kind: Kind = Kind.ROLE) -> bool:
+        """Whether an identity is excluded. The built-in name patterns describe AWS-owned and driftline's own
+        *roles*: a user (or a user's key) that borrows such a name is still judged."""
         if any(path.startswith(prefix) for prefix in self.path_prefixes):
             return True
-        return any(fnmatchcase(name, pattern) for pattern in self.name_patterns)
+        patterns = self.name_patterns
+        if kind is not Kind.ROLE:
+            patterns = tuple(p for p in patterns if p not in DEFAULT_EXCLUDED_NAMES)
+        return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
 class CompareSettings(BaseModel):

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftline import events
 from driftline.adapters.aws import Clients
-from driftline.domain.identity import IdentityRef
+from driftline.domain.identity import IdentityRef, Kind
 from driftline.event_triage import Triage, triage
 from driftline.handlers.report import record
 from driftline.handlers.wiring import Wiring, account_of, wire
@@ -55,7 +55,7 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
     used = events.revoked_callers(detail, lambda ref: _revoked(wiring, ref))
     refs.update(used)
     exclusions = wiring.compare_settings.exclusions
-    refs = {r for r in refs if r in used or not exclusions.excludes(r.name)}
+    refs = {r for r in refs if r in used or r.kind is not Kind.ROLE or not exclusions.excludes(r.name)}
     if not refs:
         metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
         logger.info("event touches only excluded identities", extra={"event_name": detail.eventName})

@@ -36,14 +36,6 @@ def test_unregistered_aws_owned_role_is_skipped(account: EventAccount, name: str
 
 
 @pytest.mark.parametrize("name", ["DriftlineBackdoor", "AWSServiceRoleForSupport", ROLE_NAMES[2]])
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: the role exclusion patterns (AWSServiceRoleFor*, AWSReservedSSO_*, cdk-*-…-role-*, Driftline*) are "
-    "matched against every identity name, users included (Exclusions.excludes has no kind; on_iam_event."
-    "evaluate_event filters refs by name only). Anyone who can create users can hide one: an IAM *user* named "
-    "DriftlineBackdoor with an access key is never reported, on the event path or by the reconcile.",
-)
 def test_user_borrowing_a_role_exclusion_name_is_still_reported(account: EventAccount, name: str) -> None:
     account.sandbox.policy("admin-ish")
     account.iam.create_user(UserName=name)

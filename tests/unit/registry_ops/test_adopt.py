@@ -115,11 +115,11 @@ def test_current_entitlements_become_the_approved_ones() -> None:
 
 
 def test_inactive_keys_and_keys_of_excluded_users_are_not_adopted() -> None:
-    """alice's Active key is adopted (naming its user); her Inactive key is not; the key of an excluded user
-    (DriftlineBreakGlass) is not, and neither is that user."""
+    """alice's Active key is adopted (naming its user); her Inactive key is not; the key of a user under an
+    excluded path (/aws-reserved/sso.amazonaws.com/) is not, and neither is that user."""
     # Given active and inactive keys, and a key of an excluded user
     inv = inventory(
-        users=[observed_user("alice"), observed_user("DriftlineBreakGlass")],
+        users=[observed_user("alice"), observed_user("DriftlineBreakGlass", path="/aws-reserved/sso.amazonaws.com/")],
         keys=[
             observed_key(key_id(1), "alice"),
             inactive(observed_key(key_id(2), "alice")),
