@@ -8,6 +8,7 @@ documents are never trusted here: the handler re-reads IAM.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,13 +128,22 @@ EVENT_RULES: dict[str, EventRule] = {
 }
 
 
+# What IAM can hold: names of users, roles and groups, and access key ids (API reference patterns). Anything else
+# cannot have come from IAM, so it is rejected here instead of failing an IAM call later.
+_IAM_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,128}")
+_KEY_ID = re.compile(r"[A-Z0-9]{16,128}")
+
+
 def _lookup(detail: CloudTrailDetail, path: str) -> str | None:
     node: Any = detail.responseElements if path.startswith("responseElements.") else detail.requestParameters
     for part in path.removeprefix("responseElements.").split("."):
         if not isinstance(node, dict):
             return None
         node = node.get(part)
-    return node if isinstance(node, str) and node else None
+    if not isinstance(node, str) or not node:
+        return None
+    pattern = _KEY_ID if path.endswith("accessKeyId") else _IAM_NAME
+    return node if pattern.fullmatch(node) else None
 
 
 @dataclass(frozen=True)
