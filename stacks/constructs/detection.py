@@ -32,10 +32,8 @@ from stacks.constructs.function import DriftlineFunction
 from stacks.constructs.permissions import (
     acknowledge_iam_reads,
     enforcement_statements,
+    function_statements,
     iam_read_statements,
-    registry_read_statement,
-    security_hub_statement,
-    state_read_write_statement,
 )
 from stacks.constructs.queues import dead_letter_queue
 
@@ -44,14 +42,12 @@ def reconcile_statements(
     config: DriftlineConfig, *, registry_table_arn: str, state_table_arn: str
 ) -> list[iam.PolicyStatement]:
     """IAM reads, registry reads, state reads/writes and (optionally) Security Hub: what the handler calls."""
-    statements = [
-        *iam_read_statements(account_wide=True, groups=False),
-        registry_read_statement(registry_table_arn),
-        state_read_write_statement(state_table_arn),
-    ]
-    if config.security_hub:
-        statements.append(security_hub_statement())
-    return statements
+    return function_statements(
+        config,
+        iam_reads=iam_read_statements(account_wide=True, groups=False),
+        registry_table_arn=registry_table_arn,
+        state_table_arn=state_table_arn,
+    )
 
 
 class Detection(Construct):

@@ -31,10 +31,8 @@ from stacks.constants import (
 from stacks.constructs.function import DriftlineFunction
 from stacks.constructs.permissions import (
     acknowledge_iam_reads,
+    function_statements,
     iam_read_statements,
-    registry_read_statement,
-    security_hub_statement,
-    state_read_write_statement,
 )
 from stacks.constructs.queues import dead_letter_queue
 
@@ -57,14 +55,12 @@ def iam_event_statements(
     config: DriftlineConfig, *, registry_table_arn: str, state_table_arn: str
 ) -> list[iam.PolicyStatement]:
     """Single user/role reads and group members, registry reads, state (ledger, findings, idempotency) read/write."""
-    statements = [
-        *iam_read_statements(account_wide=False, groups=True),
-        registry_read_statement(registry_table_arn),
-        state_read_write_statement(state_table_arn),
-    ]
-    if config.security_hub:
-        statements.append(security_hub_statement())
-    return statements
+    return function_statements(
+        config,
+        iam_reads=iam_read_statements(account_wide=False, groups=True),
+        registry_table_arn=registry_table_arn,
+        state_table_arn=state_table_arn,
+    )
 
 
 class IamEvents(Construct):

@@ -92,6 +92,27 @@ def security_hub_statement() -> iam.PolicyStatement:
     )
 
 
+def function_statements(
+    config: DriftlineConfig,
+    *,
+    iam_reads: list[iam.PolicyStatement],
+    registry_table_arn: str,
+    state_table_arn: str,
+    extra: Iterable[iam.PolicyStatement] = (),
+) -> list[iam.PolicyStatement]:
+    """What every driftline function holds: its IAM reads, registry reads (never writes), state read/write,
+    anything specific to it, and the Security Hub import when publishing is on."""
+    statements = [
+        *iam_reads,
+        registry_read_statement(registry_table_arn),
+        *extra,
+        state_read_write_statement(state_table_arn),
+    ]
+    if config.security_hub:
+        statements.append(security_hub_statement())
+    return statements
+
+
 def _name_arns(patterns: Iterable[str]) -> list[str]:
     """Users and roles named ``pattern`` on any path: ``*`` in an IAM ARN also matches ``/``."""
     return [

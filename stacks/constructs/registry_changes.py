@@ -29,11 +29,9 @@ from stacks.constants import (
 from stacks.constructs.function import DriftlineFunction
 from stacks.constructs.permissions import (
     acknowledge_iam_reads,
+    function_statements,
     iam_read_statements,
-    registry_read_statement,
     registry_stream_read_statement,
-    security_hub_statement,
-    state_read_write_statement,
 )
 from stacks.constructs.queues import dead_letter_queue
 
@@ -42,15 +40,13 @@ def registry_change_statements(
     config: DriftlineConfig, *, registry_table_arn: str, registry_stream_arn: str, state_table_arn: str
 ) -> list[iam.PolicyStatement]:
     """Single user/role reads, registry and registry-stream reads, state read/write, Security Hub import."""
-    statements = [
-        *iam_read_statements(account_wide=False, groups=False),
-        registry_read_statement(registry_table_arn),
-        registry_stream_read_statement(registry_stream_arn),
-        state_read_write_statement(state_table_arn),
-    ]
-    if config.security_hub:
-        statements.append(security_hub_statement())
-    return statements
+    return function_statements(
+        config,
+        iam_reads=iam_read_statements(account_wide=False, groups=False),
+        registry_table_arn=registry_table_arn,
+        state_table_arn=state_table_arn,
+        extra=[registry_stream_read_statement(registry_stream_arn)],
+    )
 
 
 class RegistryChanges(Construct):
