@@ -24,6 +24,11 @@ class Triage(BaseModel):
     detail: CloudTrailDetail | None = None
     raw_detail: dict[str, Any] | None = None
     touched: Touched | None = None
+    accounts: frozenset[str] = frozenset()  # the envelope's account and CloudTrail's recipientAccountId
+
+    def foreign_to(self, account_id: str) -> str | None:
+        """The other account this event belongs to, if it is not ``account_id``'s own (None when it is)."""
+        return next((a for a in sorted(self.accounts) if a != account_id), None)
 
 
 def _size(event: Any) -> int:
@@ -60,4 +65,7 @@ def triage(event: Any) -> Triage:
         return Triage(status="rejected", reason=f"{detail.eventName} names no identity driftline can find")
     raw = event.get("detail")
     assert isinstance(raw, dict)
-    return Triage(status="process", detail=detail, raw_detail=raw, touched=hit)
+    if not all(isinstance(key, str) for key in raw):
+        return Triage(status="rejected", reason="the event detail has a key that is not a string")
+    accounts = frozenset(a for a in (call.account, detail.recipientAccountId) if a)
+    return Triage(status="process", detail=detail, raw_detail=raw, touched=hit, accounts=accounts)

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftline import events
 from driftline.adapters.aws import Clients
-from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.identity import IdentityRef
 from driftline.event_triage import Triage, triage
 from driftline.handlers.report import record
 from driftline.handlers.wiring import Wiring, account_of, wire
@@ -54,8 +54,7 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
         refs.update(events.group_member_refs(wiring.iam.group_members(group) or []))
     used = events.revoked_callers(detail, lambda ref: _revoked(wiring, ref))
     refs.update(used)
-    exclusions = wiring.compare_settings.exclusions
-    refs = {r for r in refs if r in used or r.kind is not Kind.ROLE or not exclusions.excludes(r.name)}
+    refs -= _unregistered_excluded(wiring, refs - set(used))
     if not refs:
         metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
         logger.info("event touches only excluded identities", extra={"event_name": detail.eventName})
@@ -78,6 +77,14 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
     return {"status": "evaluated", "event_id": detail.eventID, "event_name": detail.eventName} | summary
 
 
+def _unregistered_excluded(wiring: Wiring, refs: set[IdentityRef]) -> set[IdentityRef]:
+    """Touched identities driftline leaves alone: excluded by name (the event carries no path) and not registered.
+    A registered one is judged like any other, as the reconcile does; only excluded names cost a registry read."""
+    exclusions = wiring.compare_settings.exclusions
+    named = {r for r in refs if exclusions.excludes(r.name, kind=r.kind)}
+    return {r for r in named if wiring.registry.get(wiring.account_id, r) is None}
+
+
 def _revoked(wiring: Wiring, ref: IdentityRef) -> bool:
     entry = wiring.registry.get(wiring.account_id, ref)
     return entry is not None and entry.is_revoked
@@ -96,8 +103,15 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         logger.debug("event skipped", extra={"reason": decision.reason})
         return {"status": "skipped", "reason": decision.reason}
     assert decision.detail is not None
+    own = account_of(context)
+    foreign = decision.foreign_to(own)
+    if foreign is not None:
+        # An event of another account (a shared bus, a misrouted rule) says nothing about this account's IAM.
+        metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
+        logger.warning("event of another account skipped", extra={"event_account": foreign, "account": own})
+        return {"status": "skipped", "reason": f"event of account {foreign}, this deployment watches {own}"}
     clients = Clients()
-    wiring = wire(account_of(context), clients)
+    wiring = wire(own, clients)
     store, config = _idempotency(clients, wiring.settings.state_table)
     config.register_lambda_context(context)
 

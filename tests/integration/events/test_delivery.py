@@ -186,14 +186,6 @@ def test_registry_failure_raises_and_the_retry_succeeds(account: EventAccount) -
     assert account.deliver(event) == retried  # and now it is remembered
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: the handler never compares the event's account (account / detail.recipientAccountId) with its "
-    "own (from the function ARN): an IAM event of another account is evaluated against this account's IAM and "
-    "registry. Same-named identities get judged on foreign evidence; here a foreign 'alice' console call "
-    "raises a CRITICAL revoked-credential-used finding on this account's revoked alice.",
-)
 def test_event_from_another_account_is_not_evaluated_here(account: EventAccount) -> None:
     other = "210987654321"
     account.iam.create_user(UserName="alice")

@@ -62,14 +62,6 @@ def test_user_borrowing_a_role_exclusion_name_is_still_reported(account: EventAc
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: on_iam_event.evaluate_event drops touched identities whose name matches an exclusion before "
-    "looking at the registry, so an explicitly registered excluded role is never evaluated on the event path; the "
-    "reconcile (compare) does judge it, as Exclusions' docstring promises. Here the reconcile reports the excess "
-    "policy attached to a registered CDK deploy role, the AttachRolePolicy event is skipped.",
-)
 def test_registered_excluded_role_is_judged_on_the_event_path_too(account: EventAccount) -> None:
     role = ROLE_NAMES[2]
     account.sandbox.policy("admin-ish")

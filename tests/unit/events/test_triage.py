@@ -179,13 +179,6 @@ def test_unknown_fields_are_ignored(event: dict[str, Any]) -> None:
     assert triage(extra).status == "process"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Exception,
-    reason="BUG: triage() raises pydantic ValidationError (from building Triage.raw_detail: dict[str, Any]) when "
-    "the detail has a non-string key; its docstring promises it never raises. Unreachable from JSON (keys are "
-    "always strings), so low severity.",
-)
 def test_detail_with_non_string_key_does_not_raise(event: dict[str, Any]) -> None:
     odd = copy.deepcopy(event)
     odd["detail"][1] = "x"
