@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 from rich.progress import Progress
 
 from driftline.adapters.aws import Clients
@@ -111,6 +112,8 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_adopt(args: argparse.Namespace, out: TextIO) -> int:
+    if not args.default_owner.strip():
+        raise DriftlineError("--default-owner must name an owner, not be blank")
     ctx = Context(args)
     inventory = Boto3IamReader(ctx.clients.iam(), report_wait_seconds=args.report_wait).read_account(ctx.account)
     exclusions = Exclusions()
@@ -126,8 +129,8 @@ def cmd_adopt(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _status_change(args: argparse.Namespace, out: TextIO, revoke: bool) -> int:
-    ctx = Context(args)
     ref = IdentityRef.parse(args.identity)
+    ctx = Context(args)
     entry = current(ctx.clients.dynamodb(), ctx.table, ctx.account, ref)
     if entry is None:
         raise DriftlineError(f"{ref} is not in the registry of account {ctx.account}")
@@ -154,8 +157,8 @@ def _status_change(args: argparse.Namespace, out: TextIO, revoke: bool) -> int:
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    ctx = Context(args)
     ref = IdentityRef.parse(args.identity)
+    ctx = Context(args)
     entry = current(ctx.clients.dynamodb(), ctx.table, ctx.account, ref)
     if entry is None:
         raise DriftlineError(f"{ref} is not in the registry of account {ctx.account}")
@@ -164,8 +167,8 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
-    ctx = Context(args)
     ref = IdentityRef.parse(args.identity)
+    ctx = Context(args)
     records = RegistryLog(ctx.clients.dynamodb(), ctx.table, actor="-").history(ctx.account, ref)
     if not records:
         out.write(f"{ref}: no recorded changes\n")
@@ -190,6 +193,15 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
 }
 
 
+def _one_line(exc: ValidationError) -> str:
+    """pydantic's problems on one line: 'owner: String should have at least 1 character; …'."""
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"])
+        problems.append(f"{field + ': ' if field else ''}{error['msg'].removeprefix('Value error, ')}")
+    return "; ".join(problems)
+
+
 def run_registry(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     try:
@@ -202,4 +214,10 @@ def run_registry(args: argparse.Namespace, out: TextIO | None = None, err: TextI
         return EXIT_ERROR
     except (BotoCoreError, ClientError) as exc:
         err.write(f"driftline registry {args.registry_command}: error: {type(exc).__name__}: {exc}\n")
+        return EXIT_ERROR
+    except ValidationError as exc:  # a value from the command line (or IAM) that no registry entry may hold
+        err.write(f"driftline registry {args.registry_command}: error: invalid {exc.title}: {_one_line(exc)}\n")
+        return EXIT_ERROR
+    except ValueError as exc:  # e.g. an IDENTITY that is not kind#name
+        err.write(f"driftline registry {args.registry_command}: error: {exc}\n")
         return EXIT_ERROR

@@ -1,4 +1,4 @@
-"""The registry file format (YAML or JSON), for seeding a registry, tests and the demo.
+"""The registry file format (YAML, JSON or CSV), for seeding a registry, tests and the demo.
 
     account_id: "123456789012"
     entries:
@@ -62,53 +62,78 @@ CSV_COLUMNS = (
     "max_unused_days",
     "ticket",
     "reason",
+    "version",
+    "updated_at",
+    "updated_by",
 )
 
+Parsed = tuple[Any, dict[int, int], dict[int, list[str]]]  # document, line of each entry, problems of each entry
 
-def _csv_document(text: str) -> tuple[dict[str, Any], dict[int, int]]:
-    """CSV rows as a registry document. Empty cells are absent fields; list cells separate items with ';' and a
-    single '-' means an empty list (nothing approved). Every row names the same account_id."""
-    rows = list(csv.DictReader(io.StringIO(text)))
-    accounts = {row.get("account_id", "") for row in rows}
-    entries = []
-    for row in rows:
+
+def _csv_document(text: str) -> Parsed:
+    """CSV rows as a registry document. An empty cell is an absent field, a blank one (spaces only) empty text; list
+    cells separate items with ';' and a single '-' means an empty list (nothing approved). A row with no cell but
+    account_id holds no entry (an empty registry exports as one). Every row names the same account_id."""
+    reader = csv.reader(io.StringIO(text, newline=""))  # newline="": CRLF inside quoted cells is kept
+    header = next(reader, [])
+    accounts: set[str] = set()
+    entries: list[dict[str, Any]] = []
+    lines: dict[int, int] = {}
+    problems: dict[int, list[str]] = {}
+    end = reader.line_num
+    for cells in reader:
+        start, end = end + 1, reader.line_num  # line_num counts physical lines: multi-line cells, blank lines
+        row = dict(zip(header, cells, strict=False))
         entry: dict[str, Any] = {}
         for key, value in row.items():
-            if key is None or key == "account_id" or value in (None, ""):
+            if key == "account_id" or value == "":
                 continue
             if key in LIST_FIELDS:
                 entry[key] = [] if value.strip() == "-" else [v.strip() for v in value.split(";") if v.strip()]
             else:
-                entry[key] = value
+                entry[key] = value if value.strip() else ""
+        if not entry and len(cells) <= len(header):  # a blank line, or a row naming only the account
+            if row.get("account_id"):
+                accounts.add(row["account_id"])
+            continue
+        accounts.add(row.get("account_id", ""))
+        if len(cells) > len(header):
+            problems[len(entries)] = [
+                f"{len(cells)} cells for {len(header)} columns (a cell with a comma must be quoted)"
+            ]
+        lines[len(entries)] = start
         entries.append(entry)
-    account = accounts.pop() if len(accounts) == 1 else ("several: " + ", ".join(sorted(accounts)))
-    return {"account_id": account, "entries": entries}, {i: i + 2 for i in range(len(rows))}
+    document: dict[str, Any] = {"entries": entries}
+    if accounts:
+        document["account_id"] = accounts.pop() if len(accounts) == 1 else "several: " + ", ".join(sorted(accounts))
+    return document, lines, problems
 
 
-def _parse(text: str, source: str) -> tuple[Any, dict[int, int]]:
+def _parse(text: str, source: str) -> Parsed:
     if source.endswith(".csv"):
         return _csv_document(text)
     if source.endswith(".json"):
         try:
-            return json.loads(text), {}
+            return json.loads(text), {}, {}
         except json.JSONDecodeError as exc:
             raise RegistryFileError(source, [f"line {exc.lineno}: invalid JSON: {exc.msg}"]) from exc
     try:
-        return _yaml(text)
+        return *_yaml(text), {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise RegistryFileError(source, [f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"]) from exc
 
 
-def _entry_problems(index: int, raw: Any, line: int | None) -> tuple[RegistryEntry | None, list[str]]:
+def _entry_problems(index: int, raw: Any, line: int | None, found: list[str]) -> tuple[RegistryEntry | None, list[str]]:
+    """The entry, and its problems: ``found`` while reading the file, then the model's."""
     where = f"entries[{index}]" + (f" (line {line})" if line else "")  # CSV: the row's line, header is line 1
     if isinstance(raw, dict) and raw.get("kind") and raw.get("name"):
         where += f" {raw['kind']}#{raw['name']}"
+    problems = [f"{where}: {problem}" for problem in found]
     try:
-        return RegistryEntry.model_validate(raw), []
+        return RegistryEntry.model_validate(raw), problems
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
             message = err["msg"].removeprefix("Value error, ")
@@ -118,7 +143,7 @@ def _entry_problems(index: int, raw: Any, line: int | None) -> tuple[RegistryEnt
 
 def parse_registry(text: str, source: str = "<registry>") -> RegistrySnapshot:
     """Validate a whole registry document; raise RegistryFileError listing every problem."""
-    data, lines = _parse(text, source)
+    data, lines, found_while_reading = _parse(text, source)
     if not isinstance(data, dict):
         raise RegistryFileError(source, ["the document must be a mapping with 'account_id' and 'entries'"])
     problems = [f"unknown top-level field {key!r}" for key in sorted(set(data) - TOP_LEVEL)]
@@ -134,7 +159,7 @@ def parse_registry(text: str, source: str = "<registry>") -> RegistrySnapshot:
     entries: list[RegistryEntry] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(raw_entries):
-        entry, found = _entry_problems(index, raw, lines.get(index))
+        entry, found = _entry_problems(index, raw, lines.get(index), found_while_reading.get(index, []))
         problems.extend(found)
         if entry is None:
             continue
@@ -151,12 +176,20 @@ def parse_registry(text: str, source: str = "<registry>") -> RegistrySnapshot:
 def load_registry_file(path: str | Path) -> RegistrySnapshot:
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_bytes().decode("utf-8")  # no newline translation: CSV cells keep their CRLF
     except OSError as exc:
         raise RegistryFileError(str(file), [f"cannot read the file: {exc.strerror}"]) from exc
     except UnicodeDecodeError as exc:
         raise RegistryFileError(str(file), [f"the file is not UTF-8 text (byte {exc.start}): {exc.reason}"]) from exc
     return parse_registry(text, str(file))
+
+
+def _csv_cell(field: str, value: Any) -> Any:
+    """A cell that _csv_document reads back as ``value``: '-' for an empty list, '-;' for the list of the one item
+    '-' (a bare '-' is the empty list), a blank cell (one space) for empty text (an empty cell is an absent field)."""
+    if field in LIST_FIELDS:
+        return ";".join(value) + (";" if value == ["-"] else "") if value else "-"
+    return " " if value == "" else value
 
 
 def dump_registry(snapshot: RegistrySnapshot, fmt: str = "yaml") -> str:
@@ -166,11 +199,11 @@ def dump_registry(snapshot: RegistrySnapshot, fmt: str = "yaml") -> str:
         return json.dumps(data, indent=2) + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)  # a field without a column raises, never drops
         writer.writeheader()
         for entry in data["entries"]:
-            row = {k: ";".join(v) if v else "-" for k, v in entry.items() if k in LIST_FIELDS}
-            row |= {k: v for k, v in entry.items() if k not in LIST_FIELDS}
-            writer.writerow(row | {"account_id": snapshot.account_id})
+            writer.writerow({k: _csv_cell(k, v) for k, v in entry.items()} | {"account_id": snapshot.account_id})
+        if not data["entries"]:
+            writer.writerow({"account_id": snapshot.account_id})  # the account of an empty registry
         return buffer.getvalue()
     return yaml.safe_dump(data, sort_keys=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -10,11 +11,18 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
 
 BOOKKEEPING = {"version", "updated_at", "updated_by"}
+ENTITLEMENTS = ("managed_policies", "groups", "inline_policies")  # sets: their order means nothing
+
+
+def _declared(entry: RegistryEntry) -> dict[str, Any]:
+    fields = entry.model_dump(exclude=BOOKKEEPING)
+    return fields | {k: frozenset(fields[k]) for k in ENTITLEMENTS if fields[k] is not None}
 
 
 def same(a: RegistryEntry, b: RegistryEntry) -> bool:
-    """Equal in everything a person declares (versions and who wrote it last do not count)."""
-    return a.model_dump(exclude=BOOKKEEPING) == b.model_dump(exclude=BOOKKEEPING)
+    """Equal in everything a person declares (versions, who wrote it last and the order of entitlements do not
+    count)."""
+    return _declared(a) == _declared(b)
 
 
 class RegistryDiff(BaseModel):
@@ -47,5 +55,5 @@ def diff(current: Iterable[RegistryEntry], desired: Iterable[RegistryEntry], *, 
 
 
 def changed_fields(current: RegistryEntry, desired: RegistryEntry) -> list[str]:
-    a, b = current.model_dump(exclude=BOOKKEEPING), desired.model_dump(exclude=BOOKKEEPING)
+    a, b = _declared(current), _declared(desired)
     return sorted(k for k in a if a[k] != b.get(k))

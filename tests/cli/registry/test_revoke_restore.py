@@ -7,12 +7,15 @@ and its change survives.
 
 from __future__ import annotations
 
+import argparse
+import io
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
 from driftline.adapters.registry_log import current
+from driftline.cli.registry_cmd import COMMANDS, run_registry
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry, Status
 from tests.cli.conftest import ACCOUNT
@@ -212,16 +215,10 @@ def test_a_second_revoke_on_a_stale_read_does_not_overwrite_the_first(
     assert (stored.ticket, stored.reason, stored.version) == ("SEC-1", "first", 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="BUG: registry_cmd._status_change/cmd_show/cmd_history call IdentityRef.parse outside any handler; "
-    "run_registry catches DriftlineError/boto errors only, so a malformed IDENTITY escapes as a ValueError traceback",
-)
 @pytest.mark.parametrize("command", ["revoke", "restore", "show", "history"])
 def test_malformed_identity_is_a_clear_error(command: str, alice: RegistryEntry, cli: Cli) -> None:
-    """``<command> alice`` (no 'kind#'): expected exit 3 (or argparse's 2) with the message "identity 'alice' is not
-    of the form kind#name"; actually main() raises ValueError out of the CLI (a traceback for the operator)."""
+    """``<command> alice`` (no 'kind#'): exit 3 (or argparse's 2) with the message "identity 'alice' is not of the
+    form kind#name", not a ValueError traceback out of main()."""
     # Given a registry with alice
     extra = {"revoke": ("--reason", "r", "--ticket", "t"), "restore": ("--reason", "r")}.get(command, ())
     # When the identity is written without its kind
@@ -229,6 +226,21 @@ def test_malformed_identity_is_a_clear_error(command: str, alice: RegistryEntry,
     # Then the operator gets a clear error, not a traceback
     assert result.code in (2, 3)
     assert "is not of the form kind#name" in result.err
+
+
+def test_an_invalid_entry_value_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command that builds an entry from a bad value (owner ' '): exit 3 and pydantic's problem on one line of
+    stderr, never a traceback."""
+    # Given a command whose entry fails validation
+    monkeypatch.setitem(COMMANDS, "show", lambda args, out: RegistryEntry(kind="user", name="a", owner=" ").version)
+    err = io.StringIO()
+    # When it runs
+    code = run_registry(argparse.Namespace(registry_command="show"), io.StringIO(), err)
+    # Then the problem is one clear line
+    assert code == 3
+    assert err.getvalue() == (
+        "driftline registry show: error: invalid RegistryEntry: owner: String should have at least 1 character\n"
+    )
 
 
 def test_identity_written_with_a_slash_is_accepted(alice: RegistryEntry, registry: Registry, cli: Cli) -> None:

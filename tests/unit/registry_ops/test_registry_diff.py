@@ -112,16 +112,9 @@ def test_same_name_of_different_kinds_are_different_entries() -> None:
     assert keys(result.added) == ["role#app"] and keys(result.removed) == ["user#app"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG (arguable): registry_diff.same compares entitlement tuples in order, but the registry treats them as "
-    "sets (compare uses set(approved)); a file listing the same policies in another order is reported "
-    "'~ user#a: managed_policies' and written as a new version",
-)
 def test_reordered_entitlements_are_unchanged() -> None:
-    """Stored managed_policies (Read, Audit) vs file (Audit, Read), and groups (g1, g2) vs (g2, g1): expected
-    unchanged (same approvals); actually reported as changed in managed_policies and groups."""
+    """Stored managed_policies (Read, Audit) vs file (Audit, Read), and groups (g1, g2) vs (g2, g1): unchanged (the
+    same approvals: the registry compares entitlements as sets), not '~ user#a: managed_policies, groups'."""
     # Given the same approvals listed in another order
     stored = user_entry("a", managed_policies=[READ, AUDIT], groups=["g1", "g2"])
     declared = user_entry("a", managed_policies=[AUDIT, READ], groups=["g2", "g1"])
