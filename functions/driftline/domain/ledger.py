@@ -2,7 +2,14 @@
 
 Pure transitions; the adapter stores records with conditional (versioned) writes. A record moves
 ``pending`` -> ``unenforced`` (grace period passed) -> ``enforced`` | ``cancelled``. An enforced revocation that
-IAM undoes (a key re-activated) goes back to ``unenforced``; every transition is kept in ``history``.
+IAM undoes (a key re-activated) goes back to ``pending`` or ``unenforced`` and loses its evidence; every transition
+is kept in ``history`` (``"<time> <from> -> <to>"``), which also dates the last regression and the time the record was
+last seen becoming enforced.
+
+Which change enforced a revocation: the latest enforcing change IAM had made when the record was seen becoming
+enforced. Events can arrive out of order, so an enforced record is re-credited to a later-arriving event whose time
+is after the recorded evidence and not after that sighting; an older event, or one after the sighting (IAM was
+already enforced then), changes nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +92,9 @@ _FROM_CHECK = {
 }
 
 
+_STATES = frozenset(s.value for s in LedgerState)
+
+
 def _moved(record: LedgerRecord, state: LedgerState, now: datetime, **changes: object) -> LedgerRecord:
     entry = f"{now.isoformat()} {record.state.value} -> {state.value}"
     return record.model_copy(
@@ -111,27 +121,76 @@ def open_record(account_id: str, entry: RegistryEntry, now: datetime) -> LedgerR
 def advance(
     record: LedgerRecord, check: RevocationCheck, now: datetime, evidence: Enforcement | None = None
 ) -> LedgerRecord | None:
-    """The record after ``check``; None when nothing worth writing changed (an enforced record stays as it is)."""
+    """The record after ``check``; None when nothing worth writing changed (an enforced record stays as it is unless
+    ``evidence`` re-credits it, see ``_recredit``)."""
     target = _FROM_CHECK[check.state]
-    if record.state is LedgerState.CANCELLED or (target is record.state and target is LedgerState.ENFORCED):
+    if record.state is LedgerState.CANCELLED:
         return None
+    if target is record.state is LedgerState.ENFORCED:
+        return _recredit(record, evidence, now)
     if target is record.state:
         # Still open: refresh "last checked" once a day, not on every run (quiet runs should not write).
         due = record.is_open and now - record.last_checked >= CHECK_REFRESH
         return record.model_copy(update={"last_checked": now}) if due else None
     if target is LedgerState.ENFORCED:
         how = evidence or _own_action(record) or Enforcement(source="observed", at=now)
-        seconds = max(0.0, (how.at - record.requested_at).total_seconds())
-        return _moved(record, target, now, enforced=how, seconds_to_enforce=seconds)
+        return _moved(record, target, now, enforced=how, seconds_to_enforce=_seconds(record, how))
+    # Open again (first time, or IAM undid the enforcement): an open revocation has no enforcement evidence.
     if target is LedgerState.UNENFORCED:
         first = record.first_seen_unenforced or now
         return _moved(record, target, now, first_seen_unenforced=first, enforced=None, seconds_to_enforce=None)
-    return _moved(record, target, now)
+    return _moved(record, target, now, enforced=None, seconds_to_enforce=None)
+
+
+def _seconds(record: LedgerRecord, how: Enforcement) -> float:
+    return max(0.0, (how.at - record.requested_at).total_seconds())
+
+
+def _recredit(record: LedgerRecord, evidence: Enforcement | None, now: datetime) -> LedgerRecord | None:
+    """An enforced record credited to a later enforcing change that arrived late (events come out of order).
+
+    When the record was seen becoming enforced, the change that completed the enforcement had already happened: the
+    latest enforcing change up to that sighting is the best evidence. So ``evidence`` replaces the recorded one only
+    when it is strictly later than it and not later than the sighting. The same event again, an older one, or one
+    after the sighting (IAM was enforced already, so it completed nothing) gives None. Evidence of a record only
+    ``observed`` is never replaced (its time is the sighting itself)."""
+    current, seen = record.enforced, _last_move(record, into=LedgerState.ENFORCED)
+    if evidence is None or current is None or seen is None or not current.at < evidence.at <= seen:
+        return None
+    entry = f"{now.isoformat()} re-credited: {_described(current)} replaced by {_described(evidence)}"
+    return record.model_copy(
+        update={
+            "enforced": evidence,
+            "seconds_to_enforce": _seconds(record, evidence),
+            "last_checked": now,
+            "history": (*record.history, entry),
+        }
+    )
+
+
+def _described(how: Enforcement) -> str:
+    return " ".join(filter(None, (how.event_name or how.source, how.event_id, "at", how.at.isoformat())))
+
+
+def _last_move(
+    record: LedgerRecord, *, into: LedgerState | None = None, out_of: LedgerState | None = None
+) -> datetime | None:
+    """When the record last moved into (or out of) a state, from its history; None if it never did."""
+    for line in reversed(record.history):
+        stamp, _, text = line.partition(" ")
+        before, arrow, after = text.partition(" -> ")
+        if not arrow or before not in _STATES or after not in _STATES:
+            continue  # "opened", a re-credit
+        if (into is None or after == into.value) and (out_of is None or before == out_of.value):
+            return datetime.fromisoformat(stamp)
+    return None
 
 
 def _own_action(record: LedgerRecord) -> Enforcement | None:
-    """driftline's own completed steps, if it enforced the revocation itself."""
-    done = [a for a in record.actions if a.status == "done"]
+    """driftline's own completed steps, if it enforced the revocation itself: only steps done since the last time
+    IAM undid an enforcement (a step that a regression undid enforces nothing)."""
+    since = _last_move(record, out_of=LedgerState.ENFORCED)
+    done = [a for a in record.actions if a.status == "done" and (since is None or a.at >= since)]
     if not done:
         return None
     steps = ", ".join(sorted({a.step for a in done}))

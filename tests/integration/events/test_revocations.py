@@ -231,15 +231,6 @@ def test_reactivating_a_revoked_key_reopens_the_revocation(account: EventAccount
     assert account.state_of("unenforced-revocation", f"access_key#{values['key_id']}") == "ACTIVE"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: the event path credits whichever enforcing event it processes first with the enforcement IAM shows "
-    "*now*. carol's password goes at t1 (DeleteLoginProfile) and her last key at t2 (DeleteAccessKey); when the t1 "
-    "event is processed after both changes, the ledger records 'enforced by DeleteLoginProfile at t1' (t2's change "
-    "completed it, so seconds_to_enforce is understated), and the t2 event can no longer correct it (advance() "
-    "ignores ENFORCED -> ENFORCED, whatever the evidence).",
-)
 def test_enforcement_is_credited_to_the_change_that_completed_it(account: EventAccount) -> None:
     values = revoked_user(key=True, password=True)(account)
     t1 = ENFORCED_AT
@@ -254,3 +245,23 @@ def test_enforcement_is_credited_to_the_change_that_completed_it(account: EventA
     assert record.state is LedgerState.ENFORCED and record.enforced is not None
     assert record.enforced.event_id == completing["detail"]["eventID"]
     assert record.seconds_to_enforce == (t2 - REVOKED_AT).total_seconds()
+
+
+def test_older_enforcing_event_arriving_last_does_not_overwrite_the_completing_one(account: EventAccount) -> None:
+    """The same two changes, with the events in order (t2's DeleteAccessKey processed first, then t1's
+    DeleteLoginProfile, delivered late): the ledger must stay "enforced by the t2 event at t2", and the late t1 event
+    must write nothing."""
+    values = revoked_user(key=True, password=True)(account)
+    t1 = ENFORCED_AT
+    t2 = ENFORCED_AT + timedelta(seconds=40)
+    account.iam.delete_login_profile(UserName="carol")
+    account.iam.delete_access_key(UserName="carol", AccessKeyId=values["key_id"])
+
+    completing, _ = account.send("iam.DeleteAccessKey", event_time=t2, caller="secops", **values)
+    _, late = account.send("iam.DeleteLoginProfile", event_time=t1, caller="secops", **values)
+
+    (record,) = account.ledger("user#carol")
+    assert record.state is LedgerState.ENFORCED and record.enforced is not None
+    assert record.enforced.event_id == completing["detail"]["eventID"]
+    assert record.seconds_to_enforce == (t2 - REVOKED_AT).total_seconds()
+    assert late["ledger_changes"] == 0

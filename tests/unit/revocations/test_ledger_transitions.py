@@ -4,6 +4,7 @@ the evidence of how a revocation was enforced and the seconds it took, and no wr
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import permutations
 
 import pytest
 
@@ -25,6 +26,7 @@ from tests.unit.revocations.support import (
     unenforced,
 )
 
+SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -282,11 +284,6 @@ def test_seconds_to_enforce_never_negative() -> None:
     assert moved.seconds_to_enforce == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: domain/ledger.py advance() keeps `enforced`/`seconds_to_enforce` when an enforced record regresses "
-    "to pending (only the UNENFORCED branch clears them)",
-)
 def test_enforced_back_to_pending_clears_evidence() -> None:
     """A record enforced 10 minutes after the request whose key is re-activated within the grace period (check
     pending at +20 min) must be pending *without* enforcement evidence: a pending revocation has not been enforced,
@@ -305,11 +302,6 @@ def test_enforced_back_to_pending_clears_evidence() -> None:
     assert regressed.seconds_to_enforce is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: domain/ledger.py _own_action() credits driftline's *earlier* done steps when a regressed record is "
-    "enforced again without evidence, so enforced.at predates the regression",
-)
 def test_reenforcement_after_regression_is_not_credited_to_old_driftline_steps() -> None:
     """driftline deactivated the key at +2 h (enforced, source driftline); someone re-activated it at +5 h
     (unenforced); a reconcile at +8 h sees it enforced again with no event. The new enforcement must not be credited
@@ -332,3 +324,135 @@ def test_reenforcement_after_regression_is_not_credited_to_old_driftline_steps()
     assert again.enforced.at >= REVOKED_AT + 5 * HOUR
     assert again.enforced.source == "observed"
     assert again.seconds_to_enforce == 8 * 3600.0
+
+
+def test_regressed_record_is_credited_to_driftlines_new_steps_only() -> None:
+    """driftline deactivated the key at +2 h; someone re-activated it; the reconcile at +6 h saw the regression, then
+    deleted the login profile (its step stamped with the run's time, +6 h) and saw it enforced: the evidence must be
+    driftline at +6 h naming only the +6 h step."""
+    # Given a revocation driftline enforced, then undone in IAM and seen undone by the +6 h run
+    rerun = REVOKED_AT + 6 * HOUR
+    record = log_action(unenforced(), action("deactivate-access-key", "done", REVOKED_AT + 2 * HOUR))
+    enforced = advance(record, check(ENFORCED), REVOKED_AT + 2 * HOUR)
+    assert enforced is not None
+    regressed = advance(enforced, check(UNENFORCED), rerun)
+    assert regressed is not None
+
+    # When the same run enforces it again
+    regressed = log_action(regressed, action("delete-login-profile", "done", rerun, target="alice"))
+    again = advance(regressed, check(ENFORCED), rerun)
+
+    # Then only the new step is the evidence
+    assert again is not None and again.enforced is not None
+    assert again.enforced.source == "driftline"
+    assert again.enforced.at == rerun
+    assert again.enforced.event_name == "delete-login-profile"
+    assert again.seconds_to_enforce == 6 * 3600.0
+
+
+def test_late_event_recredits_the_enforcement_it_completed() -> None:
+    """Enforced by an event at +2 h (seen at +3 h); an event at +2 h 40 s arrives later: the record must be
+    re-credited to it (seconds from the request to it), stay enforced with one history line added, and then ignore
+    the same event again and the older one."""
+    # Given a record credited to the first-processed event
+    first, completing = (
+        cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"),
+        cloudtrail(REVOKED_AT + 2 * HOUR + 40 * SECOND, "ev-2"),
+    )
+    enforced = advance(unenforced(), check(ENFORCED), REVOKED_AT + 3 * HOUR, first)
+    assert enforced is not None
+
+    # When the later event arrives afterwards
+    recredited = advance(enforced, check(ENFORCED), REVOKED_AT + 3 * HOUR + MINUTE, completing)
+
+    # Then it is the evidence, and nothing else about the record moved
+    assert recredited is not None
+    assert recredited.state is LedgerState.ENFORCED
+    assert recredited.enforced == completing
+    assert recredited.seconds_to_enforce == (2 * HOUR + 40 * SECOND).total_seconds()
+    assert recredited.first_seen_unenforced == enforced.first_seen_unenforced
+    assert recredited.last_checked == REVOKED_AT + 3 * HOUR + MINUTE
+    assert transitions(recredited) == [
+        *transitions(enforced),
+        f"re-credited: UpdateAccessKey ev-1 at {first.at.isoformat()} replaced by UpdateAccessKey ev-2 at "
+        f"{completing.at.isoformat()}",
+    ]
+
+    # And the same event again, or the older one, changes nothing
+    assert advance(recredited, check(ENFORCED), REVOKED_AT + 4 * HOUR, completing) is None
+    assert advance(recredited, check(ENFORCED), REVOKED_AT + 4 * HOUR, first) is None
+
+
+@pytest.mark.parametrize(
+    ("offset", "recredited"),
+    [(-SECOND, True), (timedelta(0), True), (SECOND, False), (DAY, False)],
+    ids=["before-sighting", "at-sighting", "after-sighting", "a-day-after"],
+)
+def test_recredit_only_for_events_up_to_when_enforcement_was_seen(offset: timedelta, recredited: bool) -> None:
+    """Enforced by an event at +2 h, seen enforced at +3 h: a later event re-credits it only if it happened no later
+    than +3 h; after that IAM was already enforced, so that event completed nothing."""
+    # Given a record seen enforced at +3 h
+    seen = REVOKED_AT + 3 * HOUR
+    enforced = advance(unenforced(), check(ENFORCED), seen, cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"))
+    assert enforced is not None
+
+    # When a later event arrives
+    moved = advance(enforced, check(ENFORCED), seen + 2 * DAY, cloudtrail(seen + offset, "ev-2"))
+
+    # Then it re-credits the record only when it happened up to the sighting
+    assert (moved is not None) is recredited
+    if moved is not None:
+        assert moved.enforced is not None and moved.enforced.event_id == "ev-2"
+
+
+@pytest.mark.parametrize("source", ["observed", "driftline"])
+def test_event_older_than_observed_or_own_evidence_does_not_recredit(source: str) -> None:
+    """A record enforced as "observed" (or by driftline's own step) at +3 h must keep that evidence when an event from
+    +2 h 59 min arrives: an older event never overwrites newer evidence."""
+    # Given a record enforced without an event at +3 h
+    record = unenforced()
+    if source == "driftline":
+        record = log_action(record, action("deactivate-access-key", "done", REVOKED_AT + 3 * HOUR))
+    enforced = advance(record, check(ENFORCED), REVOKED_AT + 3 * HOUR)
+    assert enforced is not None and enforced.enforced is not None and enforced.enforced.source == source
+
+    # When an older event arrives
+    # Then nothing is written
+    assert advance(enforced, check(ENFORCED), REVOKED_AT + 4 * HOUR, cloudtrail(REVOKED_AT + 179 * MINUTE)) is None
+
+
+@pytest.mark.parametrize("order", list(permutations(range(3))), ids=lambda o: "".join(map(str, o)))
+def test_out_of_order_events_end_credited_to_the_latest(order: tuple[int, ...]) -> None:
+    """Three enforcing events (+2 h, +2 h 10 s, +2 h 20 s), all made before any was processed, processed in any
+    order from +3 h on: the record must end credited to the +2 h 20 s event, whatever the order."""
+    # Given an unenforced record and three events
+    events = [cloudtrail(REVOKED_AT + 2 * HOUR + i * 10 * SECOND, f"ev-{i}") for i in range(3)]
+    record = unenforced()
+
+    # When they are processed in ``order``
+    for n, i in enumerate(order):
+        record = advance(record, check(ENFORCED), REVOKED_AT + 3 * HOUR + n * MINUTE, events[i]) or record
+
+    # Then the latest one is the evidence
+    assert record.enforced == events[2]
+    assert record.seconds_to_enforce == (2 * HOUR + 20 * SECOND).total_seconds()
+
+
+def test_recredit_window_is_the_latest_enforcement() -> None:
+    """Enforced at +3 h (event at +2 h), regressed at +4 h, enforced again at +7 h (event at +5 h): a late event at
+    +6 h belongs to the second enforcement and re-credits it; a late event at +2 h 30 min (before the regression)
+    does not."""
+    # Given a record enforced twice, with a regression between
+    first = advance(unenforced(), check(ENFORCED), REVOKED_AT + 3 * HOUR, cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"))
+    assert first is not None
+    regressed = advance(first, check(UNENFORCED), REVOKED_AT + 4 * HOUR)
+    assert regressed is not None
+    second = advance(regressed, check(ENFORCED), REVOKED_AT + 7 * HOUR, cloudtrail(REVOKED_AT + 5 * HOUR, "ev-3"))
+    assert second is not None
+
+    # When late events arrive
+    # Then only the one within the second enforcement's window re-credits it
+    assert advance(second, check(ENFORCED), REVOKED_AT + 8 * HOUR, cloudtrail(REVOKED_AT + 150 * MINUTE)) is None
+    late = advance(second, check(ENFORCED), REVOKED_AT + 8 * HOUR, cloudtrail(REVOKED_AT + 6 * HOUR, "ev-4"))
+    assert late is not None and late.enforced is not None and late.enforced.event_id == "ev-4"
+    assert late.seconds_to_enforce == 6 * 3600.0

@@ -25,6 +25,7 @@ from tests.unit.revocations.support import (
 
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
+SECOND = timedelta(seconds=1)
 
 
 def run(
@@ -182,3 +183,39 @@ def test_scope_reads_only_the_checked_identities() -> None:
     # Then only alice's records were read
     assert ledger.reads == [["user#alice"]]
     assert IdentityRef.parse("user#alice").key == ledger.one().identity
+
+
+def test_late_enforcing_event_recredits_once() -> None:
+    """An enforced record (event at +2 h, seen at +3 h) given a later event (+2 h 40 s) by a scoped evaluation must be
+    written once, re-credited to it and reported as changed; the same event delivered again must not even call
+    update."""
+    # Given a record enforced by the first-processed event
+    entry = revoked_entry("user#carol")
+    key = entry.ref.key
+    ledger = MemoryLedger()
+    first, completing = (
+        cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"),
+        cloudtrail(REVOKED_AT + 2 * HOUR + 40 * SECOND, "ev-2"),
+    )
+    run(ledger, [check(ENFORCED, key)], [entry], REVOKED_AT + 3 * HOUR, evidence={key: first})
+    writes = ledger.writes
+
+    # When the completing event is processed afterwards
+    summary = run(ledger, [check(ENFORCED, key)], [entry], REVOKED_AT + 3 * HOUR + MINUTE, evidence={key: completing})
+
+    # Then one write re-credits the record
+    assert ledger.writes == writes + 1
+    record = ledger.one()
+    assert record.enforced == completing
+    assert record.seconds_to_enforce == (2 * HOUR + 40 * SECOND).total_seconds()
+    assert summary.changed == [record]
+
+    # When it is delivered again
+    updates = ledger.updates
+    summary = run(
+        ledger, [check(ENFORCED, key)], [entry], REVOKED_AT + 3 * HOUR + 2 * MINUTE, evidence={key: completing}
+    )
+
+    # Then nothing is read-modify-written
+    assert (ledger.writes, ledger.updates) == (writes + 1, updates)
+    assert summary.changed == []
