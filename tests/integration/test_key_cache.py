@@ -240,3 +240,32 @@ def test_keys_created_in_the_same_second_keep_their_own_last_use(sandbox: Sandbo
     # Then the never-used key is stale
     assert found(evaluation) == {("stale-credential", f"access_key#{second_key}")}
     assert "last_used_at" not in the_drift(evaluation, DriftType.STALE_CREDENTIAL, f"access_key#{second_key}").evidence
+
+
+def test_identical_twin_keys_are_served_from_the_cache(sandbox: Sandbox) -> None:
+    """Two Active, never-used keys created in the same second (automation that makes both at once): their report
+    slots are identical, so either match is right. The cold run lists the user once and asks for no per-key last
+    use; the warm run asks IAM nothing about them; both judge the unregistered twin."""
+    # Given twin's two identical keys, only the first registered
+    sandbox.user("twin")
+    first_key, second_key = sandbox.key("twin"), sandbox.key("twin")
+    created = ago(days=10)
+    set_key(first_key, created=created)
+    set_key(second_key, created=created)
+    sandbox.register_user("twin")
+    sandbox.register_key(first_key, "twin")
+    log = RequestLog(sandbox.iam, "ListAccessKeys", "GetAccessKeyLastUsed")
+    cache = MemoryKeyCache()
+
+    # When the account is reconciled cold, then warm
+    cold = sandbox.reconcile(key_cache=cache)
+    cold_calls = {op: list(users) for op, users in log.users.items()}
+    log.clear()
+    warm = sandbox.reconcile(key_cache=cache)
+
+    # Then one listing, no per-key reads, and the same verdict both times
+    assert cold_calls == {"ListAccessKeys": ["twin"], "GetAccessKeyLastUsed": []}
+    assert log.users == {"ListAccessKeys": [], "GetAccessKeyLastUsed": []}
+    expected = {("unregistered-identity", f"access_key#{second_key}")}
+    assert found(cold) == expected
+    assert found(warm) == expected

@@ -17,6 +17,7 @@ from driftline.adapters.credential_report import fetch_credential_report
 from driftline.adapters.iam_errors import iam_call
 from driftline.adapters.iam_identity import IdentityReads
 from driftline.adapters.iam_parse import (
+    KeySlot,
     ReportRow,
     aware,
     key_fingerprint,
@@ -112,9 +113,9 @@ class Boto3IamReader:
     def _user_keys(self, name: str, row: ReportRow, known: list[KnownKey]) -> list[ObservedKey]:
         if not row.key_slots:
             return []
-        seconds = [s.created_at.replace(microsecond=0) for s in row.key_slots]
-        if len(set(seconds)) < len(seconds):
-            # Two keys created in the same second: the report cannot tell their slots apart, so ask IAM per key.
+        if _twins_differ(row.key_slots):
+            # Two keys created in the same second whose slots say different things: the report cannot tell which
+            # key each slot describes, so ask IAM per key. Identical twins need no such care: either match is right.
             return self._listed(name, row, exact=True)
         cached = key_fingerprint([(k.created_at, k.status == "Active") for k in known])
         if known and cached == key_fingerprint([(s.created_at, s.active) for s in row.key_slots]):
@@ -147,3 +148,11 @@ class Boto3IamReader:
                 )
             )
         return found
+
+
+def _twins_differ(slots: tuple[KeySlot, ...]) -> bool:
+    """Whether two slots share a creation second but differ in what they report (active flag or last use)."""
+    by_second: dict[datetime, set[tuple[bool, datetime | None]]] = {}
+    for slot in slots:
+        by_second.setdefault(slot.created_at.replace(microsecond=0), set()).add((slot.active, slot.last_used_at))
+    return any(len(reports) > 1 for reports in by_second.values())
