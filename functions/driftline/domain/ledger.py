@@ -168,6 +168,16 @@ def _recredit(record: LedgerRecord, evidence: Enforcement | None, now: datetime)
     )
 
 
+def just_enforced(record: LedgerRecord) -> bool:
+    """Whether the record's latest change was its move into enforced (a re-credit, say, is not): the moment to count
+    its time to enforce, once per enforcement."""
+    if not record.history:
+        return False
+    _, _, text = record.history[-1].partition(" ")
+    before, arrow, after = text.partition(" -> ")
+    return bool(arrow) and before in _STATES and after == LedgerState.ENFORCED.value
+
+
 def _described(how: Enforcement) -> str:
     return " ".join(filter(None, (how.event_name or how.source, how.event_id, "at", how.at.isoformat())))
 

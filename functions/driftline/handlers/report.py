@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from driftline.domain.ledger import just_enforced
 from driftline.observability import logger, metrics
 from driftline.service import Evaluation
 
@@ -43,7 +44,7 @@ def _ledger(evaluation: Evaluation) -> dict[str, Any]:
                 "seconds_to_enforce": record.seconds_to_enforce,
             },
         )
-        if record.seconds_to_enforce is not None:
+        if record.seconds_to_enforce is not None and just_enforced(record):
             metrics.add_metric(name="TimeToEnforceSeconds", unit=MetricUnit.Seconds, value=record.seconds_to_enforce)
     metrics.add_metric(name="OpenUnenforcedRevocations", unit=MetricUnit.Count, value=ledger.open_unenforced)
     metrics.add_metric(

@@ -9,7 +9,7 @@ from itertools import permutations
 import pytest
 
 from driftline.domain.drift import RevocationState
-from driftline.domain.ledger import LedgerState, advance, cancel, log_action, open_record
+from driftline.domain.ledger import LedgerState, advance, cancel, just_enforced, log_action, open_record
 from tests.unit.revocations.support import (
     ACCOUNT,
     ENFORCED,
@@ -456,3 +456,20 @@ def test_recredit_window_is_the_latest_enforcement() -> None:
     late = advance(second, check(ENFORCED), REVOKED_AT + 8 * HOUR, cloudtrail(REVOKED_AT + 6 * HOUR, "ev-4"))
     assert late is not None and late.enforced is not None and late.enforced.event_id == "ev-4"
     assert late.seconds_to_enforce == 6 * 3600.0
+
+
+def test_time_to_enforce_is_counted_on_the_move_into_enforced_only() -> None:
+    """``just_enforced`` gates the TimeToEnforceSeconds metric: true right after the move into enforced, false after a
+    re-credit of the same enforcement (one data point per enforcement), false for a record still unenforced."""
+    first, completing = (
+        cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"),
+        cloudtrail(REVOKED_AT + 2 * HOUR + 40 * SECOND, "ev-2"),
+    )
+    enforced = advance(unenforced(), check(ENFORCED), REVOKED_AT + 3 * HOUR, first)
+    assert enforced is not None
+    recredited = advance(enforced, check(ENFORCED), REVOKED_AT + 3 * HOUR + MINUTE, completing)
+    assert recredited is not None
+
+    assert just_enforced(enforced) is True
+    assert just_enforced(recredited) is False
+    assert just_enforced(unenforced()) is False
