@@ -8,11 +8,12 @@ AttachRolePolicy, AttachGroupPolicy (fans out to 20 members), a call signed by a
 earlier events (served by the idempotency record).
 
 Per event it records the handler's wall time (the IAM change itself is not timed), the part spent building the
-boto3 session and clients (the handler builds them on every invocation), and every AWS call of that invocation by
-operation (botocore ``before-send`` hook: ``driftline.adapters.aws.CallCounter`` of each ``Clients`` the handler
-built). The main run parses botocore's service models once per process; a short second run (``--cold-events``)
-lets the handler build its session exactly as deployed, to show what parsing the models on every invocation
-costs. Prints a table and writes benchmarks/results/event_path.json.
+boto3 session and clients, and every AWS call of that invocation by operation (botocore ``before-send`` hook:
+``driftline.adapters.aws.CallCounter`` of the ``Clients`` the handler used). The main run is one warm execution
+environment serving every event (the handler's ``ContainerClients`` builds the session on the first event and
+reuses it); a short second run (``--cold-events``) gives every event a new environment, i.e. a cold start that
+builds the session and parses the service models again. Prints a table and writes
+benchmarks/results/event_path.json.
 
 moto answers in-process in a few milliseconds per call, so wall times measure driftline, botocore and moto, not
 AWS latency: read the call counts as the portable figure.
@@ -39,12 +40,11 @@ from typing import Any
 from unittest import mock
 
 import boto3
-import botocore.loaders
-import botocore.session
 
 from benchmarks.seed import registry_items, seed
 from driftline.adapters.aws import Clients
 from driftline.cli.sandbox import DEFAULT_ACCOUNT, create_tables
+from driftline.handlers.wiring import ContainerClients
 from tests.events import corpus
 
 REGISTRY, STATE = "bench-registry", "bench-state"
@@ -79,21 +79,13 @@ MIX: list[tuple[str, int]] = [
 
 
 class TimedClients(Clients):
-    """The handler's ``Clients``, remembering every instance and the time spent building the session and clients.
-
-    ``shared_models`` set: the session reuses one botocore loader, so service models are parsed once per process
-    (what a Lambda would pay if it kept its clients between invocations). Unset: a new ``boto3.Session()`` per
-    invocation, exactly as the handler builds it, which parses the IAM, DynamoDB and Security Hub models again."""
+    """The handler's ``Clients``, remembering every instance and the time spent building its session and clients
+    (a new ``boto3.Session()``, exactly as the handler's ``ContainerClients`` builds it on a cold start)."""
 
     built: list[TimedClients] = []
-    shared_models: Any = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         started = time.perf_counter()
-        if TimedClients.shared_models is not None and not args and "session" not in kwargs:
-            core = botocore.session.get_session()
-            core.register_component("data_loader", TimedClients.shared_models)
-            kwargs["session"] = boto3.Session(botocore_session=core)
         super().__init__(*args, **kwargs)
         self.setup_seconds = time.perf_counter() - started
         TimedClients.built.append(self)
@@ -252,7 +244,20 @@ def quiet_output() -> Iterator[None]:
 KINDS, WEIGHTS = zip(*MIX, strict=True)
 
 
-def deliver(handler: Callable[[Any, Any], dict[str, Any]], acct: Account, n: int) -> dict[str, Any]:
+class Handed:
+    """Stands in for the handler's ``CLIENTS``: hands out the pool's clients and remembers them for the figures."""
+
+    def __init__(self, pool: Callable[[], Clients]) -> None:
+        self.pool = pool
+        self.handed: list[Clients] = []
+
+    def __call__(self) -> Clients:
+        clients = self.pool()
+        self.handed.append(clients)
+        return clients
+
+
+def deliver(handler: Callable[[Any, Any], dict[str, Any]], acct: Account, n: int, clients: Handed) -> dict[str, Any]:
     """Make one IAM change (or pick an earlier event to redeliver), deliver its event, and measure the handler."""
     kind: str = acct.rng.choices(KINDS, WEIGHTS)[0]
     if kind == "Redelivery" and acct.delivered:
@@ -262,18 +267,19 @@ def deliver(handler: Callable[[Any, Any], dict[str, Any]], acct: Account, n: int
         name, values = CHANGES[kind](acct)
         event = corpus.load(name, event_time=datetime.now(UTC), **values)
         acct.delivered.append(event)
-    TimedClients.built.clear()
+    clients.handed.clear()
+    setup_before = sum(c.setup_seconds for c in TimedClients.built)
     started = time.perf_counter()
     result = handler(event, _context(n))
     wall = time.perf_counter() - started
     calls: Counter[str] = Counter()
-    for clients in TimedClients.built:
-        calls.update(clients.counter.calls)
+    for handed in clients.handed:
+        calls.update(handed.counter.calls)
     return {
         "kind": kind,
         "status": result["status"],
         "wall_s": wall,
-        "setup_s": sum(clients.setup_seconds for clients in TimedClients.built),
+        "setup_s": sum(c.setup_seconds for c in TimedClients.built) - setup_before,
         "calls": dict(calls),
         "drifts": result.get("drifts", 0),
     }
@@ -307,11 +313,15 @@ def run(users: int, events: int, cold_events: int, rng_seed: int) -> dict[str, A
                     acct.revoked_keys.append((entry.user, entry.name))
         seed_seconds = time.perf_counter() - started
 
-        with mock.patch.object(on_iam_event, "Clients", TimedClients), quiet_output():
-            TimedClients.shared_models = botocore.loaders.create_loader()
-            rows = [deliver(on_iam_event.handler, acct, n) for n in range(events)]
-            TimedClients.shared_models = None  # now as deployed: a new session, models parsed per invocation
-            cold = [deliver(on_iam_event.handler, acct, events + n) for n in range(cold_events)]
+        warm = Handed(ContainerClients(TimedClients))  # one execution environment serving every event
+        with mock.patch.object(on_iam_event, "CLIENTS", warm), quiet_output():
+            rows = [deliver(on_iam_event.handler, acct, n, warm) for n in range(events)]
+        cold_rows = []
+        for n in range(cold_events):  # a new execution environment per event: every one a cold start
+            fresh = Handed(ContainerClients(TimedClients))
+            with mock.patch.object(on_iam_event, "CLIENTS", fresh), quiet_output():
+                cold_rows.append(deliver(on_iam_event.handler, acct, events + n, fresh))
+        cold = cold_rows
     return {"seed_s": seed_seconds, "seeded": seeded, "rows": rows, "cold": cold}
 
 
@@ -354,10 +364,10 @@ def report(users: int, events: int, outcome: dict[str, Any]) -> dict[str, Any]:
         "typical_event": {"kind": typical_kind, "calls_by_operation": dict(sorted(median["calls"].items()))},
         "wall_total_s": round(sum(r["wall_s"] for r in rows), 2),
         "client_setup_total_s": round(sum(r["setup_s"] for r in rows), 2),
-        "as_deployed_new_session_per_invocation": of(outcome["cold"]) if outcome["cold"] else None,
+        "cold_start_every_event": of(outcome["cold"]) if outcome["cold"] else None,
         "notes": [
-            "main run: botocore service models parsed once per process (shared loader); handler otherwise as is",
-            "as_deployed: the handler's own boto3.Session() per invocation, models parsed on every invocation",
+            "main run: one warm execution environment; the session and clients are built by the first event only",
+            "cold_start_every_event: a new execution environment per event (session built, models parsed each time)",
             "moto in-process: wall times are driftline + botocore + moto, not AWS latency; call counts are portable",
         ],
     }
@@ -375,8 +385,8 @@ def print_table(result: dict[str, Any]) -> None:
         ("(first deliveries)", result["evaluated_first_deliveries"]),
         ("ALL", result["overall"]),
     ]
-    if result["as_deployed_new_session_per_invocation"]:
-        lines.append(("ALL, new session/inv", result["as_deployed_new_session_per_invocation"]))
+    if result["cold_start_every_event"]:
+        lines.append(("ALL, cold start each", result["cold_start_every_event"]))
     for kind, s in lines:
         w, c = s["wall_ms"], s["aws_calls"]
         print(
@@ -398,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument(
-        "--cold-events", type=int, default=10, help="further events with a new boto3 session per invocation"
+        "--cold-events", type=int, default=10, help="further events, each in a new execution environment (cold start)"
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed of the event mix")
     args = parser.parse_args(argv)

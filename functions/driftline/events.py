@@ -197,6 +197,11 @@ def touched(detail: CloudTrailDetail) -> Touched | None:
     return Touched(refs=frozenset(refs), groups=frozenset(groups))
 
 
+def caller_refs(detail: CloudTrailDetail) -> set[IdentityRef]:
+    """The caller's identities the registry may know: its access key and its user or role."""
+    return {ref for ref in (caller_key(detail), caller(detail)) if ref is not None}
+
+
 def revoked_callers(detail: CloudTrailDetail, is_revoked: Callable[[IdentityRef], bool]) -> list[IdentityRef]:
     """The caller's identities (its key, its user or role) that the registry says are revoked."""
     found = []

@@ -44,6 +44,10 @@ class RegistryReader(Protocol):
 
     def get(self, account_id: str, ref: IdentityRef) -> RegistryEntry | None: ...
 
+    def get_many(self, account_id: str, refs: Iterable[IdentityRef]) -> dict[IdentityRef, RegistryEntry]:
+        """The entries of ``refs`` that exist (absent refs are simply not in the answer)."""
+        ...
+
 
 class KeyCache(Protocol):
     """Remembers each user's key ids between reconciles, so a quiet account needs no per-user ListAccessKeys."""

@@ -152,5 +152,5 @@ def _entries_for(account_id: str, inventory: Inventory, registry: RegistryReader
     wanted: set[IdentityRef] = set(inventory.scope or ())
     wanted.update(k.ref for k in inventory.keys.values())
     wanted.update(IdentityRef(kind=Kind.USER, name=k.user_name) for k in inventory.keys.values())
-    found = (registry.get(account_id, ref) for ref in sorted(wanted, key=lambda r: r.key))
-    return [entry for entry in found if entry is not None]
+    found = registry.get_many(account_id, wanted)
+    return [found[ref] for ref in sorted(found, key=lambda r: r.key)]

@@ -13,7 +13,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 
 from driftline.adapters.key_cache import MAX_ROUNDS, DynamoKeyCache
-from driftline.adapters.registry import DynamoRegistry, to_item
+from driftline.adapters.registry import MAX_BATCH_ROUNDS, DynamoRegistry, to_item
 from driftline.domain.errors import RegistryError, StateStoreError, VersionConflict
 from driftline.domain.registry import RegistryEntry
 from driftline.ports import KnownKey
@@ -213,3 +213,60 @@ def test_key_cache_retries_unprocessed_items() -> None:
         # When the cache is saved, Then it gives up with a StateStoreError
         with pytest.raises(StateStoreError, match="stayed unprocessed"):
             cache.save(ACCOUNT, {"bob": []}, [])
+
+
+def test_get_many_reads_existing_entries_in_batches_of_100(sandbox: Sandbox) -> None:
+    """150 refs, of which 120 are registered: one consistent BatchGetItem per 100 refs (2 calls), every registered
+    entry returned with its fields, the 30 unregistered refs simply absent (no error, no None values)."""
+    # Given 120 registered users
+    db = sandbox.dynamodb
+    for n in range(120):
+        db.put_item(TableName=REGISTRY_TABLE, Item=to_item(ACCOUNT, _entry(f"user{n:03}")))
+    refs = [_entry(f"user{n:03}").ref for n in range(150)]
+    sent: list[dict[str, Any]] = []
+    db.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", lambda params, **_: sent.append(params))
+
+    # When they are asked for together
+    found = DynamoRegistry(db, REGISTRY_TABLE).get_many(ACCOUNT, refs)
+
+    # Then two consistent batches answered exactly the registered ones
+    assert [len(p["RequestItems"][REGISTRY_TABLE]["Keys"]) for p in sent] == [100, 50]
+    assert all(p["RequestItems"][REGISTRY_TABLE]["ConsistentRead"] for p in sent)
+    assert set(found) == set(refs[:120])
+    assert found[refs[7]].owner == "user007@example.com"
+
+
+def test_get_many_retries_unprocessed_keys_and_then_fails_loudly() -> None:
+    """BatchGetItem handing keys back as UnprocessedKeys: those keys alone are asked again after a back-off; if
+    they stay unprocessed for every round, a RegistryError says so (an unread entry must never read as
+    "not registered")."""
+    client = boto3.client("dynamodb", region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
+    sleeps: list[float] = []
+    registry = DynamoRegistry(client, REGISTRY_TABLE, sleep=sleeps.append)
+    alice, bob = _entry("alice"), _entry("bob")
+    key = {"pk": {"S": ACCOUNT}, "sk": {"S": "user#bob"}}
+    unprocessed = {REGISTRY_TABLE: {"Keys": [key], "ConsistentRead": True}}
+
+    with Stubber(client) as stub:
+        # Given bob's key comes back unprocessed once
+        stub.add_response(
+            "batch_get_item",
+            {"Responses": {REGISTRY_TABLE: [to_item(ACCOUNT, alice)]}, "UnprocessedKeys": unprocessed},
+            None,
+        )
+        stub.add_response(
+            "batch_get_item", {"Responses": {REGISTRY_TABLE: [to_item(ACCOUNT, bob)]}}, {"RequestItems": unprocessed}
+        )
+
+        # When both are asked for, Then both arrive after one back-off
+        assert set(registry.get_many(ACCOUNT, [alice.ref, bob.ref])) == {alice.ref, bob.ref}
+        stub.assert_no_pending_responses()
+        assert len(sleeps) == 1
+
+        # Given bob's key is never processed
+        for _ in range(MAX_BATCH_ROUNDS):
+            stub.add_response("batch_get_item", {"Responses": {}, "UnprocessedKeys": unprocessed}, None)
+
+        # Then the read fails with a RegistryError instead of calling bob unregistered
+        with pytest.raises(RegistryError, match="still unprocessed"):
+            registry.get_many(ACCOUNT, [bob.ref])

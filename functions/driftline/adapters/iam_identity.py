@@ -148,17 +148,20 @@ class IdentityReads:
         users: dict[str, ObservedUser] = {}
         roles: dict[str, ObservedRole] = {}
         keys: dict[str, ObservedKey] = {}
-        user_names = {r.name for r in scope if r.kind is Kind.USER}
-        for ref in scope:
-            if ref.kind is Kind.ACCESS_KEY and (owner := self.key_owner(ref.name)):
-                user_names.add(owner)
-        for name in sorted(user_names):
+
+        def read_user(name: str) -> None:
             user = self.user(name)
-            if user is None:
-                continue
-            users[name], found = self.user_credentials(user, password_use_known=True)
-            keys.update((k.access_key_id, k) for k in found)
-            scope.add(IdentityRef(kind=Kind.USER, name=name))
+            if user is not None:
+                users[name], found = self.user_credentials(user, password_use_known=True)
+                keys.update((k.access_key_id, k) for k in found)
+                scope.add(IdentityRef(kind=Kind.USER, name=name))
+
+        for name in sorted({r.name for r in scope if r.kind is Kind.USER}):
+            read_user(name)
+        # A key the users just read do not hold (the event named no user, or the wrong one): ask IAM whose it is.
+        for ref in sorted((r for r in scope if r.kind is Kind.ACCESS_KEY and r.name not in keys), key=str):
+            if (owner := self.key_owner(ref.name)) and owner not in users:
+                read_user(owner)
         for ref in scope:
             if ref.kind is Kind.ROLE and (role := self.role(ref.name)):
                 roles[role.name] = role

@@ -6,7 +6,8 @@ table, and its code never constructs a writer). Writes are versioned: each write
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 _SER = TypeSerializer()
 _DES = TypeDeserializer()
 KEY_FIELDS = ("pk", "sk")
+BATCH_GET = 100  # BatchGetItem's limit
+MAX_BATCH_ROUNDS = 6
 
 
 def to_item(account_id: str, entry: RegistryEntry) -> dict[str, Any]:
@@ -58,9 +61,12 @@ def _describe(exc: ClientError | BotoCoreError) -> str:
 class DynamoRegistry:
     """Reads the registry table. Implements ``ports.RegistryReader``."""
 
-    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
+    def __init__(
+        self, dynamodb: DynamoDBClient, table_name: str, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self._db = dynamodb
         self.table_name = table_name
+        self._sleep = sleep
 
     def load(self, account_id: str) -> RegistryLoad:
         """Every entry of the account (all Query pages). Invalid items are reported in ``problems``, never dropped
@@ -87,6 +93,36 @@ class DynamoRegistry:
         except (ClientError, BotoCoreError) as exc:
             raise RegistryError(f"reading registry table {self.table_name} failed: {_describe(exc)}") from exc
         return RegistryLoad(account_id=account_id, entries=entries, problems=problems)
+
+    def get_many(self, account_id: str, refs: Iterable[IdentityRef]) -> dict[IdentityRef, RegistryEntry]:
+        """The entries of ``refs`` that exist, in one BatchGetItem per 100 (consistent reads, like ``get``).
+
+        Keys DynamoDB hands back unprocessed (throttling, size) are asked again with backoff; if some are still
+        unprocessed after ``MAX_BATCH_ROUNDS``, that is an error, never a silent "not registered"."""
+        wanted = sorted({ref.key for ref in refs})
+        found: dict[IdentityRef, RegistryEntry] = {}
+        for start in range(0, len(wanted), BATCH_GET):
+            keys = [{"pk": {"S": account_id}, "sk": {"S": sk}} for sk in wanted[start : start + BATCH_GET]]
+            for item in self._batch_get(keys):
+                entry = from_item(item)
+                found[entry.ref] = entry
+        return found
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+        try:
+            for round_ in range(MAX_BATCH_ROUNDS):
+                answer = self._db.batch_get_item(RequestItems=request)
+                items.extend(answer.get("Responses", {}).get(self.table_name, []))
+                request = dict(answer.get("UnprocessedKeys") or {})
+                if not request:
+                    return items
+                self._sleep(min(0.05 * 2**round_, 2.0))
+        except (ClientError, BotoCoreError) as exc:
+            raise RegistryError(f"reading entries from {self.table_name} failed: {_describe(exc)}") from exc
+        left = len(request[self.table_name]["Keys"])
+        raise RegistryError(f"reading entries from {self.table_name}: {left} keys still unprocessed, try again")
 
     def get(self, account_id: str, ref: IdentityRef) -> RegistryEntry | None:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry, RegistrySnapshot
 from driftline.domain.registry_load import RegistryLoad
@@ -21,3 +23,9 @@ class FileRegistry:
         if account_id != self._snapshot.account_id:
             return None
         return self._snapshot.by_ref().get(ref)
+
+    def get_many(self, account_id: str, refs: Iterable[IdentityRef]) -> dict[IdentityRef, RegistryEntry]:
+        if account_id != self._snapshot.account_id:
+            return {}
+        by_ref = self._snapshot.by_ref()
+        return {ref: by_ref[ref] for ref in refs if ref in by_ref}

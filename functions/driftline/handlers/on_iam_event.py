@@ -26,12 +26,14 @@ from driftline.adapters.aws import Clients
 from driftline.domain.identity import IdentityRef
 from driftline.event_triage import Triage, triage
 from driftline.handlers.report import record
-from driftline.handlers.wiring import Wiring, account_of, wire
+from driftline.handlers.wiring import ContainerClients, Wiring, account_of, wire
 from driftline.observability import logger, metrics
+from driftline.registry_memo import RegistryMemo
 from driftline.service import evaluate_identities
 
 # EventBridge retries delivery for up to 24 h (AWS-FACTS section 1): remember processed events as long.
 IDEMPOTENCY_SECONDS = 24 * 3600
+CLIENTS = ContainerClients()
 
 
 def _idempotency(clients: Clients, table: str) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
@@ -52,9 +54,11 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
     refs = set(decision.touched.refs)
     for group in sorted(decision.touched.groups):
         refs.update(events.group_member_refs(wiring.iam.group_members(group) or []))
-    used = events.revoked_callers(detail, lambda ref: _revoked(wiring, ref))
+    registry = RegistryMemo(wiring.registry, wiring.account_id)
+    registry.prefetch(refs | events.caller_refs(detail))  # one batch for everything known before reading IAM
+    used = events.revoked_callers(detail, lambda ref: _revoked(registry, wiring.account_id, ref))
     refs.update(used)
-    refs -= _unregistered_excluded(wiring, refs - set(used))
+    refs -= _unregistered_excluded(registry, wiring, refs - set(used))
     if not refs:
         metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
         logger.info("event touches only excluded identities", extra={"event_name": detail.eventName})
@@ -65,7 +69,7 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
         wiring.account_id,
         sorted(refs, key=lambda r: r.key),
         iam=wiring.iam,
-        registry=wiring.registry,
+        registry=registry,
         sink=wiring.sink,
         settings=wiring.compare_settings,
         now=wiring.now(),
@@ -77,16 +81,16 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
     return {"status": "evaluated", "event_id": detail.eventID, "event_name": detail.eventName} | summary
 
 
-def _unregistered_excluded(wiring: Wiring, refs: set[IdentityRef]) -> set[IdentityRef]:
+def _unregistered_excluded(registry: RegistryMemo, wiring: Wiring, refs: set[IdentityRef]) -> set[IdentityRef]:
     """Touched identities driftline leaves alone: excluded by name (the event carries no path) and not registered.
-    A registered one is judged like any other, as the reconcile does; only excluded names cost a registry read."""
+    A registered one is judged like any other, as the reconcile does."""
     exclusions = wiring.compare_settings.exclusions
     named = {r for r in refs if exclusions.excludes(r.name, kind=r.kind)}
-    return {r for r in named if wiring.registry.get(wiring.account_id, r) is None}
+    return {r for r in named if registry.get(wiring.account_id, r) is None}
 
 
-def _revoked(wiring: Wiring, ref: IdentityRef) -> bool:
-    entry = wiring.registry.get(wiring.account_id, ref)
+def _revoked(registry: RegistryMemo, account_id: str, ref: IdentityRef) -> bool:
+    entry = registry.get(account_id, ref)
     return entry is not None and entry.is_revoked
 
 
@@ -110,7 +114,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
         logger.warning("event of another account skipped", extra={"event_account": foreign, "account": own})
         return {"status": "skipped", "reason": f"event of account {foreign}, this deployment watches {own}"}
-    clients = Clients()
+    clients = CLIENTS()
     wiring = wire(own, clients)
     store, config = _idempotency(clients, wiring.settings.state_table)
     config.register_lambda_context(context)

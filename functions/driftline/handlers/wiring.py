@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +22,22 @@ from driftline.findings.asff import Place
 from driftline.findings.sink import SecurityHubSink
 from driftline.ports import DriftSink, NullSink
 from driftline.settings import RuntimeSettings, get_settings
+
+
+class ContainerClients:
+    """The clients of one Lambda execution environment: built by its first invocation (session, service models,
+    connection pool: hundreds of milliseconds) and reused by every later one. Invocations of one environment never
+    overlap, so the call counter simply restarts with each."""
+
+    def __init__(self, factory: Callable[[], Clients] = Clients) -> None:
+        self._factory = factory
+        self._clients: Clients | None = None
+
+    def __call__(self) -> Clients:
+        if self._clients is None:
+            self._clients = self._factory()
+        self._clients.counter.calls.clear()
+        return self._clients
 
 
 def account_of(context: LambdaContext) -> str:

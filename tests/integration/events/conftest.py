@@ -159,7 +159,7 @@ def account(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Event
     get_settings.cache_clear()
     helper = EventAccount(sandbox)
     helper.securityhub.enable_security_hub()
-    monkeypatch.setattr(on_iam_event, "Clients", helper.make_clients)
+    monkeypatch.setattr(on_iam_event, "CLIENTS", helper.make_clients)
     real_evaluate = on_iam_event.evaluate_identities
 
     def spy(account_id: str, refs: Any, **kwargs: Any) -> Any:
