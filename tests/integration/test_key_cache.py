@@ -7,6 +7,7 @@ that need a stale report pin the first report the reader fetched (``stale_report
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 import driftline.adapters.iam_account as iam_account
 from driftline.adapters import credential_report
+from driftline.adapters.iam_identity import IdentityReads
 from driftline.adapters.iam_parse import ReportRow
 from driftline.cli.sandbox import set_key
 from driftline.domain.drift import DriftType, RevocationState
@@ -269,3 +271,23 @@ def test_identical_twin_keys_are_served_from_the_cache(sandbox: Sandbox) -> None
     expected = {("unregistered-identity", f"access_key#{second_key}")}
     assert found(cold) == expected
     assert found(warm) == expected
+
+
+def test_cold_cache_key_listings_run_concurrently(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four users with keys and a cold cache: their ListAccessKeys must be in flight together (a 4-party barrier
+    inside the listing; one at a time, the first would wait alone and the barrier break after 10 s), and every
+    key must still be found."""
+    keys = {name: str(sandbox.user(name, key=True)) for name in ("u1", "u2", "u3", "u4")}
+    barrier = threading.Barrier(4, timeout=10)
+    real = IdentityReads.list_keys
+
+    def list_keys(self: IdentityReads, user: str) -> list[dict[str, Any]]:
+        barrier.wait()
+        return real(self, user)
+
+    monkeypatch.setattr(IdentityReads, "list_keys", list_keys)
+
+    inventory = sandbox.reader(MemoryKeyCache()).read_account(ACCOUNT)
+
+    assert set(inventory.keys) == set(keys.values())
+    assert not barrier.broken

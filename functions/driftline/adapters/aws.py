@@ -6,6 +6,7 @@ the one in tests (AWS-FACTS section 2). Clients are always built by the caller a
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ class CallCounter:
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()  # key reads run on threads; += on a Counter is not atomic
 
     def attach(self, session: boto3.Session) -> CallCounter:
         session.events.register("before-send", self._count)
@@ -38,7 +40,8 @@ class CallCounter:
 
     def _count(self, event_name: str = "before-send.unknown.unknown", **kwargs: Any) -> None:
         _event, service, operation = event_name.split(".", 2)
-        self.calls[f"{service}.{operation}"] += 1
+        with self._lock:
+            self.calls[f"{service}.{operation}"] += 1
 
     @property
     def total(self) -> int:

@@ -10,6 +10,7 @@ shows them able to act: enforcement only removes credentials, so a report that s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
 
 GAAD_PAGE_SIZE = 1000  # the API's maximum; IAM may still return fewer with IsTruncated set
+# Per-user key reads (a cold cache lists every user with keys once) run on a few threads: IAM answers each in tens
+# of milliseconds, so a 5,000-user first run takes minutes one at a time. botocore clients are thread-safe; its
+# retry policy backs off on Throttling.
+KEY_READ_WORKERS = 4
 
 
 def _can_act(row: ReportRow) -> bool:
@@ -50,8 +55,10 @@ class Boto3IamReader:
         report_wait_seconds: float = 60.0,
         sleep: Callable[[float], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        workers: int = KEY_READ_WORKERS,
     ) -> None:
         self._iam = iam
+        self._workers = workers
         self._cache = key_cache or NoKeyCache()
         self._report_wait = report_wait_seconds
         self._sleep = sleep
@@ -90,25 +97,44 @@ class Boto3IamReader:
         self, account_id: str, users: dict[str, ObservedUser], report: dict[str, ReportRow], fresh: frozenset[str]
     ) -> dict[str, ObservedKey]:
         known = self._cache.load(account_id)
+        found = self._read_keys(users, report, known, fresh)
         changed: dict[str, list[KnownKey]] = {}
         keys: dict[str, ObservedKey] = {}
-        for name in list(users):
-            row = report.get(name)
-            if row is None or (name in fresh and _can_act(row)):
-                # Created after the report, or revoked and the report still shows a usable credential: the report
-                # may predate the enforcement, so read directly (login profile included).
-                users[name], found = self._reads.user_credentials(users[name])
-            else:
-                found = self._user_keys(name, row, known.get(name, []))
-            for key in found:
+        for name in users:
+            for key in found[name]:
                 keys[key.access_key_id] = key
-            listing = [KnownKey(k.access_key_id, k.created_at, k.status.value) for k in found]
+            listing = [KnownKey(k.access_key_id, k.created_at, k.status.value) for k in found[name]]
             if listing != known.get(name, []):
                 changed[name] = listing
         removed = [name for name in known if name not in users]
         if changed or removed:
             self._cache.save(account_id, changed, removed)
         return keys
+
+    def _read_keys(
+        self,
+        users: dict[str, ObservedUser],
+        report: dict[str, ReportRow],
+        known: dict[str, list[KnownKey]],
+        fresh: frozenset[str],
+    ) -> dict[str, list[ObservedKey]]:
+        """Each user's keys: from the report and the cache where they suffice, else read from IAM (on threads)."""
+
+        def read(name: str) -> tuple[ObservedUser, list[ObservedKey]]:
+            row = report.get(name)
+            if row is None or (name in fresh and _can_act(row)):
+                # Created after the report, or revoked and the report still shows a usable credential: the report
+                # may predate the enforcement, so read directly (login profile included).
+                return self._reads.user_credentials(users[name])
+            return users[name], self._user_keys(name, row, known.get(name, []))
+
+        names = list(users)
+        with ThreadPoolExecutor(max_workers=self._workers) as pool:
+            answers = list(pool.map(read, names))
+        found: dict[str, list[ObservedKey]] = {}
+        for name, (user, keys) in zip(names, answers, strict=True):
+            users[name], found[name] = user, keys
+        return found
 
     def _user_keys(self, name: str, row: ReportRow, known: list[KnownKey]) -> list[ObservedKey]:
         if not row.key_slots:
