@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,11 +27,19 @@ class Ledger(Protocol):
     def update(self, account_id: str, identity: str, requested_at_iso: str, change: Change) -> LedgerRecord | None: ...
 
 
+Scope = Literal["account", "identities"]
+
+
 class LedgerSummary(BaseModel):
-    """What the ledger says after an evaluation (the figures behind the revocation metrics)."""
+    """What the ledger says after an evaluation (the figures behind the revocation metrics).
+
+    ``open_unenforced`` and ``oldest_unenforced_seconds`` count the records the evaluation read: the whole account's
+    when ``scope`` is ``account`` (the reconcile), only the evaluated identities' when it is ``identities`` (the event
+    and registry-stream handlers), which is no figure for the account."""
 
     model_config = ConfigDict(extra="forbid")
 
+    scope: Scope = "identities"
     changed: list[LedgerRecord] = Field(default_factory=list)
     open_unenforced: int = 0
     oldest_unenforced_seconds: float = 0.0
@@ -72,11 +80,11 @@ def sync_ledger(
     whole_account: bool = False,
 ) -> LedgerSummary:
     """Open, advance (and for a whole-account evaluation, cancel) ledger records; return what changed."""
-    summary = LedgerSummary()
+    summary = LedgerSummary(scope="account" if whole_account else "identities")
     latest: dict[tuple[str, str], LedgerRecord] = {}
-    scope = None if whole_account else sorted({c.identity.key for c in comparison.revocations})
-    if scope is None or scope:
-        latest = {(r.identity, iso(r.requested_at)): r for r in ledger.records(account_id, scope)}
+    identities = None if whole_account else sorted({c.identity.key for c in comparison.revocations})
+    if identities is None or identities:
+        latest = {(r.identity, iso(r.requested_at)): r for r in ledger.records(account_id, identities)}
     checked: set[tuple[str, str]] = set()
     for check in comparison.revocations:
         key = (check.identity.key, iso(check.revoked_at))

@@ -1,7 +1,8 @@
 """Alarms and the dashboard.
 
 Alarms: every function's Errors and Throttles, every dead-letter queue's depth, and open unenforced revocations (the
-custom metric the functions emit through Powertools: namespace ``Driftline``, dimension ``service=driftline``).
+custom metric the scheduled reconcile emits through Powertools: namespace ``Driftline``, dimension
+``service=driftline``).
 Their actions go to an SNS topic: a new one encrypted with its own KMS key (``driftline:alarmEmail``, subscribed by
 e-mail) or yours (``driftline:alarmTopicArn``). Without either, the alarms still change state in the console.
 
@@ -50,9 +51,9 @@ _UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 24 * 60}
 def schedule_period(expression: str) -> Duration:
     """The reconcile's interval (a ``rate``; one hour for a ``cron``), between 5 minutes and a day.
 
-    Only the reconcile reports the whole account's open unenforced revocations; the event functions report the count
-    within their scope (often 0) under the same metric and dimensions. A period that holds one reconcile, read with
-    Maximum, is therefore the account's count."""
+    Only the reconcile emits OpenUnenforcedRevocations and OldestUnenforcedRevocationSeconds (the whole account's
+    figures; the event functions evaluate a few identities and emit neither), so a period that holds one reconcile,
+    read with Maximum, is the account's count; a period without one is missing data, not zero."""
     rate = RATE_EXPRESSION.match(expression)
     if rate is None:
         return ONE_HOUR
@@ -199,7 +200,8 @@ class Monitoring(Construct):
                 markdown=(
                     f"# driftline ({region}, mode **{config.mode}**)\n"
                     f"Reconcile `{config.schedule_expression}`, grace period {config.grace_period_minutes} min. "
-                    "Drift and revocation metrics: namespace `Driftline`, dimension `service=driftline`."
+                    "Drift and revocation metrics: namespace `Driftline`, dimension `service=driftline`; open "
+                    "and oldest unenforced revocations are the reconcile's whole-account figures."
                 ),
                 width=24,
                 height=2,

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,19 +88,92 @@ def test_unenforced_revocations_alarm_watches_the_functions_metric(synthesized: 
     assert props["TreatMissingData"] == "ignore"
 
 
-def test_alarm_dimensions_are_the_ones_the_functions_emit(synthesized: Synthesized) -> None:
-    # Given the functions' Powertools Metrics object (observability.py), emitting the alarm's metric
+def _ledger_emf(*, whole_account: bool) -> dict[str, Any]:
+    """The EMF blob ``handlers/report.py`` emits (through the functions' Powertools Metrics) for an evaluation whose
+    ledger holds one unenforced revocation: the reconcile's (whole account) or a scoped handler's."""
+    from driftline.domain.drift import Comparison, RevocationCheck, RevocationState
+    from driftline.domain.identity import IdentityRef
+    from driftline.domain.ledger import advance, open_record
+    from driftline.domain.registry import RegistryEntry
+    from driftline.handlers import report
     from driftline.observability import metrics
+    from driftline.ports import PublishReport
+    from driftline.revocations import iso, sync_ledger
+    from driftline.service import Evaluation
 
-    metrics.add_metric(name="OpenUnenforcedRevocations", unit="Count", value=1)
+    revoked_at = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    now = revoked_at + timedelta(hours=3)
+    entry = RegistryEntry(kind="user", name="alice", owner="a@example.com", status="revoked", revoked_at=revoked_at)
+    check = RevocationCheck(
+        identity=IdentityRef.parse("user#alice"),
+        revoked_at=revoked_at,
+        state=RevocationState.UNENFORCED,
+        still_active=("access key AKIAQWERTYUIOPASDFGH is Active",),
+        grace_ends_at=revoked_at + timedelta(hours=1),
+    )
+    stored = advance(open_record("123456789012", entry, now), check, now)
+
+    class OneRecord:  # the ledger port holding alice's unenforced record
+        def records(self, account_id: str, identities: Any = None) -> list[Any]:
+            return [stored]
+
+        def update(self, account_id: str, identity: str, requested_at_iso: str, change: Any) -> Any:
+            assert requested_at_iso == iso(revoked_at)
+            return change(stored)
+
+    comparison = Comparison(revocations=(check,), compared_at=now)
+    summary = sync_ledger(OneRecord(), "123456789012", comparison, {entry.ref: entry}, now, whole_account=whole_account)
+    evaluation = Evaluation(
+        account_id="123456789012",
+        comparison=comparison,
+        identities_observed=1,
+        registry_entries=1,
+        registry_problems=[],
+        publish=PublishReport(),
+        ledger=summary,
+    )
+    metrics.clear_metrics()
+    with contextlib.redirect_stdout(io.StringIO()):  # report's single_metric lines
+        report.record(evaluation, {})
     emitted = metrics.serialize_metric_set()
     metrics.clear_metrics()
-    (directive,) = emitted["_aws"]["CloudWatchMetrics"]
-    # Then the alarm's namespace and dimensions are exactly the emitted ones
+    return emitted
+
+
+def _declared(emitted: dict[str, Any]) -> dict[str, list[list[str]]]:
+    """Metric name -> the dimension sets its directive declares."""
+    return {m["Name"]: d["Dimensions"] for d in emitted["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+
+
+def test_alarm_and_dashboard_read_the_reconciles_metric_with_its_emitted_dimensions(synthesized: Synthesized) -> None:
+    """The OpenUnenforcedRevocations alarm and the open/oldest dashboard widgets must name exactly the metric the
+    reconcile's report emits (namespace, name, every dimension and its value: Powertools' service=driftline), and a
+    scoped handler's report (IAM event, registry stream) must emit neither metric, so nothing but the reconcile's
+    whole-account figure reaches them. Tried: one unenforced revocation reported both ways."""
+    # Given what the reconcile and a scoped handler emit for one unenforced revocation
+    account, scoped = _ledger_emf(whole_account=True), _ledger_emf(whole_account=False)
+    declared = _declared(account)
+    # Then the scoped handler emits no account gauge
+    gauges = {"OpenUnenforcedRevocations", "OldestUnenforcedRevocationSeconds"}
+    assert gauges.isdisjoint(_declared(scoped)) and gauges.isdisjoint(scoped)
+    # And the alarm reads the reconcile's metric with exactly its dimensions and values
     props = _alarms(synthesized)["OpenUnenforcedRevocations"]
-    assert directive["Namespace"] == props["Namespace"]
-    assert directive["Dimensions"] == [[d["Name"] for d in props["Dimensions"]]]
-    assert all(emitted[d["Name"]] == d["Value"] for d in props["Dimensions"])
+    (directive,) = account["_aws"]["CloudWatchMetrics"]
+    assert (props["Namespace"], props["MetricName"]) == (directive["Namespace"], "OpenUnenforcedRevocations")
+    assert declared["OpenUnenforcedRevocations"] == [[d["Name"] for d in props["Dimensions"]]]
+    assert {d["Name"]: d["Value"] for d in props["Dimensions"]} == {"service": account["service"]}
+    assert account["OpenUnenforcedRevocations"] == [1.0]
+    # And so do the dashboard's open and oldest widgets
+    for title, name in (
+        ("Open unenforced revocations", "OpenUnenforcedRevocations"),
+        ("Oldest unenforced revocation (seconds)", "OldestUnenforcedRevocationSeconds"),
+    ):
+        (metric,) = _metrics(_widget(synthesized, title))
+        assert metric[:2] == [directive["Namespace"], name]
+        pairs = metric[2:-1] if isinstance(metric[-1], dict) else metric[2:]
+        shown = dict(zip(pairs[::2], pairs[1::2], strict=True))
+        assert [sorted(shown)] == declared[name]
+        assert shown == {dimension: account[dimension] for dimension in declared[name][0]}
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,8 @@ def _duration(seconds: float | str) -> str:
     if seconds == "" or seconds is None:
         return ""
     value = float(seconds)
+    if value < 60:
+        return f"{value:.0f} s"
     if value < 3600:
         return f"{value / 60:.0f} min"
     if value < 86400 * 2:

@@ -8,14 +8,15 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from driftline.adapters.aws import Clients
 from driftline.domain.errors import DriftlineError
 from driftline.handlers.report import record
-from driftline.handlers.wiring import Wiring, account_of, wire
+from driftline.handlers.wiring import ContainerClients, Wiring, account_of, wire
 from driftline.observability import logger, metrics
 from driftline.service import Evaluation, reconcile
 
 __all__ = ["account_of", "handler", "record", "run"]
+
+CLIENTS = ContainerClients()  # built by the first invocation of an execution environment, then reused
 
 
 def run(wiring: Wiring) -> Evaluation:
@@ -34,7 +35,7 @@ def run(wiring: Wiring) -> Evaluation:
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    clients = Clients()
+    clients = CLIENTS()
     try:
         evaluation = run(wire(account_of(context), clients))
     except DriftlineError:

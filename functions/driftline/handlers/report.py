@@ -30,6 +30,10 @@ def _publish(evaluation: Evaluation) -> None:
 
 
 def _ledger(evaluation: Evaluation) -> dict[str, Any]:
+    """Log every ledger change and count each move into enforced (TimeToEnforceSeconds, from whichever handler saw
+    it). The account's gauges (OpenUnenforcedRevocations, OldestUnenforcedRevocationSeconds) come from a
+    whole-account evaluation only: a handler that evaluated a few identities knows only their records, and its
+    count (often 0) under the same metric would read as the account's and could clear the alarm."""
     ledger = evaluation.ledger
     if ledger is None:
         return {}
@@ -46,11 +50,16 @@ def _ledger(evaluation: Evaluation) -> dict[str, Any]:
         )
         if record.seconds_to_enforce is not None and just_enforced(record):
             metrics.add_metric(name="TimeToEnforceSeconds", unit=MetricUnit.Seconds, value=record.seconds_to_enforce)
-    metrics.add_metric(name="OpenUnenforcedRevocations", unit=MetricUnit.Count, value=ledger.open_unenforced)
-    metrics.add_metric(
-        name="OldestUnenforcedRevocationSeconds", unit=MetricUnit.Seconds, value=ledger.oldest_unenforced_seconds
-    )
-    return {"ledger_changes": len(ledger.changed), "open_unenforced_revocations": ledger.open_unenforced}
+    if ledger.scope == "account":
+        metrics.add_metric(name="OpenUnenforcedRevocations", unit=MetricUnit.Count, value=ledger.open_unenforced)
+        metrics.add_metric(
+            name="OldestUnenforcedRevocationSeconds", unit=MetricUnit.Seconds, value=ledger.oldest_unenforced_seconds
+        )
+    return {
+        "ledger_scope": ledger.scope,
+        "ledger_changes": len(ledger.changed),
+        "open_unenforced_revocations": ledger.open_unenforced,
+    }
 
 
 def _enforcement(evaluation: Evaluation) -> dict[str, Any]:

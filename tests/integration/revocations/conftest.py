@@ -3,7 +3,6 @@ environment as the stack sets it, and Security Hub enabled when a test wants fin
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +13,7 @@ import botocore.session
 import pytest
 
 from driftline.adapters.aws import Clients
-from driftline.handlers import on_iam_event, on_registry_change
+from driftline.handlers import on_iam_event, on_registry_change, on_schedule
 from driftline.handlers.wiring import Wiring
 from driftline.settings import get_settings
 from tests.integration.support import REGISTRY_TABLE, STATE_TABLE, Sandbox
@@ -35,8 +34,9 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> Iterator[S
     monkeypatch.setenv("DRIFTLINE_REGISTRY_TABLE", REGISTRY_TABLE)
     monkeypatch.setenv("DRIFTLINE_STATE_TABLE", STATE_TABLE)
     monkeypatch.setenv("DRIFTLINE_PUBLISH_FINDINGS", "false")
-    monkeypatch.setattr(on_registry_change, "Clients", _fast_clients)
-    monkeypatch.setattr(on_iam_event, "Clients", _fast_clients)
+    monkeypatch.setattr(on_registry_change, "CLIENTS", _fast_clients)
+    monkeypatch.setattr(on_iam_event, "CLIENTS", _fast_clients)
+    monkeypatch.setattr(on_schedule, "CLIENTS", _fast_clients)
     get_settings.cache_clear()
     yield sandbox
     get_settings.cache_clear()
@@ -53,27 +53,9 @@ def hub(handler_env: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
-def stream_env(handler_env: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    """``handler_env`` with the registry stream handler's record callback made callable the way Powertools calls it.
-
-    BUG (see test_powertools_calls_the_record_handler_with_record_kwarg): Powertools' BatchProcessor calls
-    ``record_handler(record=...)``, but on_registry_change's callback names its parameter ``item``, so every record
-    fails with a TypeError. Until that is fixed, this shim passes the record positionally so the tests can prove
-    everything behind it; once the parameter is named ``record`` the shim does nothing.
-    """
-    real = on_registry_change._handler_for
-
-    def shimmed(wiring: Any) -> Any:
-        callback = real(wiring)
-        if "record" in inspect.signature(callback).parameters:
-            return callback
-
-        def record_handler(record: Any) -> Any:
-            return callback(record)
-
-        return record_handler
-
-    monkeypatch.setattr(on_registry_change, "_handler_for", shimmed)
+def stream_env(handler_env: Sandbox) -> Sandbox:
+    """``handler_env`` for the registry stream handler, called exactly as Lambda calls it (Powertools' BatchProcessor
+    passes each record as ``record=``; ``test_powertools_calls_the_record_handler_with_record_kwarg`` guards that)."""
     return handler_env
 
 

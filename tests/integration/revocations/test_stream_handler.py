@@ -4,6 +4,7 @@ whose images come from ``to_item``, Powertools partial batch responses, the ledg
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from driftline.adapters.registry import to_item
+from driftline.adapters.registry_log import Change, RegistryLog
 from driftline.domain.errors import IamReadError
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerState
@@ -21,6 +23,7 @@ from driftline.service import Evaluation
 from tests.integration.revocations.support import (
     hub_findings,
     lambda_context,
+    ledger_of,
     records,
     restore,
     revoke,
@@ -28,7 +31,7 @@ from tests.integration.revocations.support import (
     unenforced_finding_id,
 )
 from tests.integration.support import ACCOUNT, GOVERNANCE, REGISTRY_TABLE, Sandbox
-from tests.unit.revocations.stream_events import batch, stream_record
+from tests.unit.revocations.stream_events import batch, load_record, stream_record
 
 LogLines = Callable[[], list[dict[str, Any]]]
 
@@ -233,7 +236,9 @@ def test_poison_record_is_rejected_and_counted_without_blocking_the_batch(
 
 def test_a_real_failure_fails_only_its_record(stream_env: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch of 3 revocations where IAM cannot be read for the second identity (IamReadError) must answer
-    batchItemFailures with exactly that record's SequenceNumber, while the other two get their ledger records."""
+    batchItemFailures with exactly that record's SequenceNumber, while the other two are processed. All three
+    revocation requests are on record (pending): kim's is opened from the stream image before IAM is read, and its
+    re-delivery, with IAM answering, checks kim and writes no second record."""
     # Given three revocations, and IAM failing for kim only
     sandbox = stream_env
     at = datetime.now(UTC) - timedelta(minutes=5)
@@ -257,9 +262,21 @@ def test_a_real_failure_fails_only_its_record(stream_env: Sandbox, monkeypatch: 
         )
     )
 
-    # Then only kim's record failed, and the others were processed
+    # Then only kim's record failed, and every revocation request is on record
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(2)}]}
-    assert sorted(records(sandbox)) == ["user#jack", "user#liz"]
+    assert {k: r.state for k, r in records(sandbox).items()} == {
+        "user#jack": LedgerState.PENDING,
+        "user#kim": LedgerState.PENDING,
+        "user#liz": LedgerState.PENDING,
+    }
+
+    # And when Lambda re-delivers kim's record and IAM answers, it succeeds on the same ledger record
+    monkeypatch.setattr(on_registry_change, "evaluate_identities", real)
+    assert invoke(stream_record("MODIFY", old=entries["kim"], new=revoked["kim"], sequence=seq(2))) == {
+        "batchItemFailures": []
+    }
+    kim = records(sandbox)["user#kim"]
+    assert (kim.state, kim.version, transitions(kim)) == (LedgerState.PENDING, 1, ["opened"])
 
 
 def test_redelivery_is_idempotent(stream_env: Sandbox) -> None:
@@ -298,10 +315,10 @@ def test_redelivery_is_idempotent(stream_env: Sandbox) -> None:
 
 @pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
 def test_powertools_calls_the_record_handler_with_record_kwarg(handler_env: Sandbox) -> None:
-    """The unpatched handler given one valid revocation (oscar, revoked 5 minutes ago) must answer no batch failure
-    and open oscar's ledger record. Actually every record raises TypeError (unexpected keyword argument 'record'), so
-    the invocation raises BatchProcessingError and the shard retries until the record goes to the on-failure
-    destination: no registry change is ever processed."""
+    """The handler as Lambda runs it, given one valid revocation (oscar, revoked 5 minutes ago), must answer no batch
+    failure and open oscar's ledger record. Powertools' BatchProcessor calls ``record_handler(record=...)``: a
+    callback whose parameter had another name failed every record with a TypeError, the shard retried until the
+    records went to the on-failure destination, and no registry change was ever processed."""
     # Given a revocation
     sandbox = handler_env
     _key, entry = with_key(sandbox, "oscar")
@@ -313,3 +330,135 @@ def test_powertools_calls_the_record_handler_with_record_kwarg(handler_env: Sand
     # Then it succeeded
     assert response == {"batchItemFailures": []}
     assert records(sandbox)["user#oscar"].state is LedgerState.PENDING
+
+
+def _restore_image(revoked_image: dict[str, Any]) -> dict[str, Any]:
+    """The registry item after ``driftline registry restore`` of ``revoked_image``: active, no revoked_at, the next
+    version, a restore reason."""
+    image = {k: v for k, v in copy.deepcopy(revoked_image).items() if k != "revoked_at"}
+    image |= {
+        "status": {"S": "active"},
+        "reason": {"S": "restored: false alarm"},
+        "version": {"N": str(int(revoked_image["version"]["N"]) + 1)},
+        "updated_at": {"S": "2026-05-02T15:00:00Z"},
+    }
+    return image
+
+
+@pytest.mark.parametrize(
+    ("stored", "identity"), [("insert_revoked", "access_key#AKIAQWERTYUIOPASDFGH"), ("modify_revoked", "user#alice")]
+)
+def test_revoke_and_restore_in_one_batch_leave_a_cancelled_record(
+    stream_env: Sandbox, stored: str, identity: str
+) -> None:
+    """One batch holding a stored revocation record (tests/events/dynamodb_stream_{insert,modify}_revoked.json, as
+    Lambda delivers it) and then the MODIFY restoring that entry to active, processed when the registry table already
+    holds the restored entry (the stream lags the table), must leave the revocation on record: one ledger record with
+    requested_at = the image's revoked_at and its ticket, opened (pending) then cancelled, and no batch failure.
+    Before the stream handler opened records from the image, the revoke's evaluation read the registry (already
+    active), opened nothing, and the restore had nothing to cancel: no trace at all."""
+    # Given the entry's owner in IAM, and the registry already holding the restored entry
+    sandbox = stream_env
+    sandbox.user("alice")
+    sandbox.user("bob")
+    revoke_record = load_record(stored)
+    revoked_image = revoke_record["dynamodb"]["NewImage"]
+    restored_image = _restore_image(revoked_image)
+    sandbox.dynamodb.put_item(TableName=REGISTRY_TABLE, Item=restored_image)
+    restore_record = stream_record("MODIFY", old=revoked_image, new=restored_image, sequence=seq(99))
+
+    # When both records arrive in one batch, the revocation first
+    response = invoke(revoke_record, restore_record)
+
+    # Then the revocation request is on record with its cancellation
+    assert response == {"batchItemFailures": []}
+    record = records(sandbox)[identity]
+    assert record.state is LedgerState.CANCELLED and record.cancelled_at is not None
+    assert record.requested_at == datetime.fromisoformat(revoked_image["revoked_at"]["S"])
+    assert record.ticket == revoked_image["ticket"]["S"]
+    assert transitions(record) == ["opened", "pending -> cancelled"]
+
+
+def test_revoked_again_at_another_time_cancels_the_superseded_record(stream_env: Sandbox) -> None:
+    """pat revoked at t1 (2 h ago) and then revoked again at t2 (5 minutes ago), both records in one batch while the
+    table holds the t2 revocation, must leave two ledger records: t1's opened then cancelled (superseded, as the
+    reconcile would do), t2's pending. Before, t1's revocation left no record (its evaluation read the t2 entry)."""
+    # Given pat with a key, revoked twice
+    sandbox = stream_env
+    _key, entry = with_key(sandbox, "pat")
+    first = revoke(sandbox, entry, datetime.now(UTC) - timedelta(hours=2))
+    second = revoke(sandbox, first, datetime.now(UTC) - timedelta(minutes=5))
+
+    # When both revocations arrive in one batch
+    response = invoke(
+        stream_record("MODIFY", old=entry, new=first, sequence=seq(1)),
+        stream_record("MODIFY", old=first, new=second, sequence=seq(2)),
+    )
+
+    # Then the first is cancelled and the second is open
+    assert response == {"batchItemFailures": []}
+    by_time = {r.requested_at: r for r in ledger_of(sandbox).records(ACCOUNT)}
+    assert first.revoked_at is not None and second.revoked_at is not None
+    assert {at: transitions(r) for at, r in by_time.items()} == {
+        first.revoked_at: ["opened", "pending -> cancelled"],
+        second.revoked_at: ["opened"],
+    }
+
+
+def test_a_cli_revocation_and_its_change_log_item_are_processed_without_rejections(
+    stream_env: Sandbox, log_lines: LogLines, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A revocation of quinn written as ``driftline registry revoke`` writes it (RegistryLog.put_one: the entry's
+    MODIFY and then the INSERT of its change-log item under ``<account>#history``), delivered as one batch, must open
+    quinn's pending record and reject nothing: no "registry stream record rejected" line, no RejectedRegistryRecords.
+    The history item used to be rejected as a malformed entry on every registry write."""
+    # Given quinn with a key, and a revocation written through the change log
+    sandbox = stream_env
+    _key, entry = with_key(sandbox, "quinn")
+    log = RegistryLog(sandbox.dynamodb, REGISTRY_TABLE, actor=GOVERNANCE)
+    revoked = RegistryEntry.model_validate(
+        {**entry.model_dump(), "status": "revoked", "revoked_at": datetime.now(UTC) - timedelta(minutes=3)}
+    )
+    log.put_one(ACCOUNT, Change(action="put", ref=entry.ref, entry=revoked, expected_version=entry.version))
+    stored = sandbox.registry.get(ACCOUNT, entry.ref)
+    (history_item,) = sandbox.dynamodb.query(
+        TableName=REGISTRY_TABLE,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"{ACCOUNT}#history"}},
+    )["Items"]
+    capsys.readouterr()
+
+    # When the stream delivers both writes
+    response = invoke(
+        stream_record("MODIFY", old=entry, new=stored, sequence=seq(1)),
+        stream_record("INSERT", new=history_item, sequence=seq(2)),
+    )
+
+    # Then the revocation is on record and nothing was rejected
+    assert response == {"batchItemFailures": []}
+    assert records(sandbox)["user#quinn"].state is LedgerState.PENDING
+    assert not [line for line in log_lines() if line["message"] == "registry stream record rejected"]
+    assert emf_metric(capsys.readouterr().out, "RejectedRegistryRecords") == []
+
+
+def test_a_valid_revocation_over_a_malformed_item_opens_its_record(stream_env: Sandbox, log_lines: LogLines) -> None:
+    """A MODIFY whose old image is another tool's malformed item for rose (revoked, no revoked_at) and whose new image
+    is a valid revocation of rose (10 minutes ago) must open rose's pending ledger record and log a warning about the
+    old image, with no batch failure and no rejection. It used to be rejected whole: the revocation waited for the
+    next reconcile."""
+    # Given rose in IAM, and the malformed item a valid revocation replaced
+    sandbox = stream_env
+    _key, entry = with_key(sandbox, "rose")
+    malformed = to_item(ACCOUNT, entry) | {"status": {"S": "revoked"}}
+    revoked = revoke(sandbox, entry, datetime.now(UTC) - timedelta(minutes=10))
+
+    # When the stream delivers the fix
+    response = invoke(stream_record("MODIFY", old=malformed, new=revoked, sequence=seq(1)))
+
+    # Then the revocation is on record, and the bad old image was reported, not rejected
+    assert response == {"batchItemFailures": []}
+    record = records(sandbox)["user#rose"]
+    assert (record.state, record.requested_at) == (LedgerState.PENDING, revoked.revoked_at)
+    messages = [line["message"] for line in log_lines()]
+    assert "registry stream old image is no entry" in messages
+    assert "registry stream record rejected" not in messages

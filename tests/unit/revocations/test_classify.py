@@ -6,12 +6,13 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 
 from driftline.adapters.registry import to_item
+from driftline.adapters.registry_log import Change, RegistryLog
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry, Status
 from driftline.registry_changes import BadRegistryImage, classify
@@ -261,3 +262,47 @@ def test_classify_does_not_modify_the_record() -> None:
     classify(copy.deepcopy(record))
     classify(record)
     assert json.dumps(record, sort_keys=True) == before
+
+
+def test_change_log_history_items_are_not_entries() -> None:
+    """The history item RegistryLog writes with every registry change (pk ``<account>#history``, sk
+    ``user#dave#<time>#<version>``, one ``record`` attribute) must classify as None. It used to raise
+    BadRegistryImage, so every registry write was logged as a rejected record and counted in
+    RejectedRegistryRecords."""
+    # Given the history item of a change to dave, exactly as the change log writes it
+    log = RegistryLog(cast("Any", None), "driftline-registry", actor=GOVERNANCE)
+    put = Change(action="put", ref=ENTRY.ref, entry=ENTRY, expected_version=ENTRY.version)
+    now = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    item = log._history_item("123456789012", put, log._stored(put, now), now)
+    assert item["pk"] == {"S": "123456789012#history"} and item["sk"]["S"].startswith("user#dave#")
+
+    # When its INSERT is classified / Then it is not a registry entry
+    assert classify(stream_record("INSERT", new=item)) is None
+
+
+def test_keys_naming_no_identity_are_bad_registry_image() -> None:
+    """A REMOVE with keys only whose sk is ``group#admins`` (no identity kind) must raise BadRegistryImage (rejected
+    and counted), not a bare ValueError (which failed the record and retried it until the on-failure destination)."""
+    keys = {"pk": {"S": "123456789012"}, "sk": {"S": "group#admins"}}
+    with pytest.raises(BadRegistryImage, match="group#admins"):
+        classify(stream_record("REMOVE", keys=keys))
+
+
+@pytest.mark.parametrize(("status", "expected"), [("revoked", "revoked"), ("active", "changed")])
+def test_valid_entry_written_over_a_malformed_one_is_judged_on_its_own(status: str, expected: str) -> None:
+    """A MODIFY whose old image is the stored malformed item (alice revoked without revoked_at, another tool's write)
+    and whose new image is a valid entry (``status``) must classify as ``expected`` from the new entry alone, with
+    old None and the old image's problem kept in unreadable_old. It used to raise BadRegistryImage: the fix was
+    dropped, and a revocation in it waited for the next reconcile."""
+    # Given the malformed item, and a valid entry written over it
+    bad = load_record("modify_malformed")["dynamodb"]["NewImage"]
+    fields: dict[str, Any] = {"status": status}
+    if status == "revoked":
+        fields |= {"revoked_at": datetime(2026, 5, 1, 9, 30, tzinfo=UTC), "ticket": "SEC-1042"}
+    fixed = RegistryEntry(kind="user", name="alice", owner="alice@example.com", version=3, **fields)
+
+    # When / Then
+    change = classify(stream_record("MODIFY", old=bad, new=fixed))
+    assert change is not None and change.change == expected
+    assert change.old is None and change.new == fixed
+    assert change.unreadable_old is not None and "revoked_at" in change.unreadable_old
