@@ -99,8 +99,17 @@ def render(records: list[LedgerRecord], fmt: str, account_id: str, now: datetime
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: _inert(v) for k, v in r.items()} for r in rows)
     return buffer.getvalue()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (a reason or ticket starting with '=', '+', '-', '@') gets a
+    leading apostrophe, as OWASP advises for CSV meant for people; the JSON export keeps every value exactly."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def run_evidence(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -176,7 +176,9 @@ def parse_registry(text: str, source: str = "<registry>") -> RegistrySnapshot:
 def load_registry_file(path: str | Path) -> RegistrySnapshot:
     file = Path(path)
     try:
-        text = file.read_bytes().decode("utf-8")  # no newline translation: CSV cells keep their CRLF
+        # utf-8-sig: a leading byte-order mark (Excel's "CSV UTF-8", some Windows editors) is not part of the text.
+        # No newline translation: CSV cells keep their CRLF.
+        text = file.read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise RegistryFileError(str(file), [f"cannot read the file: {exc.strerror}"]) from exc
     except UnicodeDecodeError as exc:

@@ -369,3 +369,19 @@ def test_evidence_of_an_empty_ledger(account: Sandbox, cli: Cli) -> None:
     assert csv_run.code == html_run.code == 0
     assert csv_run.out.strip() == ",".join(EVIDENCE_COLUMNS)
     assert "No enforced revocation in this period." in html_run.out and "<svg" not in html_run.out
+
+
+def test_evidence_csv_cells_never_run_as_spreadsheet_formulas() -> None:
+    """A revocation whose reason is '=HYPERLINK("http://x","open")' and whose ticket is '+SEC-1' (text an operator
+    or a synced ticket system wrote): in the CSV both start with an apostrophe, so a spreadsheet shows them as text;
+    the JSON export keeps them exactly."""
+    from driftline.cli.evidence import render
+
+    now = datetime.now(UTC)
+    record = ledger_records(now)[0].model_copy(update={"reason": '=HYPERLINK("http://x","open")', "ticket": "+SEC-1"})
+
+    (row,) = csv.DictReader(io.StringIO(render([record], "csv", ACCOUNT, now)))
+    exact = json.loads(render([record], "json", ACCOUNT, now))["revocations"][0]
+
+    assert (row["reason"], row["ticket"]) == ('\'=HYPERLINK("http://x","open")', "'+SEC-1")
+    assert (exact["reason"], exact["ticket"]) == ('=HYPERLINK("http://x","open")', "+SEC-1")

@@ -316,3 +316,14 @@ def test_file_round_trip_keeps_carriage_returns(fmt: str, tmp_path: Path) -> Non
     again = load_registry_file(path)
     # Then the text is unchanged
     assert again == snapshot, again.entries[0].purpose
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json", "csv"])
+def test_file_with_a_byte_order_mark_loads(fmt: str, tmp_path: Path) -> None:
+    """A registry file saved with a UTF-8 byte-order mark (Excel's "CSV UTF-8", some Windows editors): it loads
+    as the same registry; the mark must not become part of the first column name or key."""
+    snapshot = RegistrySnapshot(account_id=ACCOUNT, entries=(RegistryEntry(kind=Kind.USER, name="a", owner="o"),))
+    path = tmp_path / f"registry.{fmt}"
+    path.write_bytes(b"\xef\xbb\xbf" + dump_registry(snapshot, fmt).encode("utf-8"))
+
+    assert load_registry_file(path) == snapshot
