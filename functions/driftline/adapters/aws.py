@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -25,6 +27,19 @@ RETRY_CONFIG = Config(
     read_timeout=30,
     user_agent_extra="driftline",
 )
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """botocore's timestamp parser, minus dateutil for the ISO 8601 text AWS sends: Python parses it natively, about
+    ten times faster, and a 5,000-user first reconcile parses some 40,000 of them. Anything else (epoch numbers,
+    RFC 822 dates) goes to botocore's own parser. Text without a zone is UTC, as AWS means it."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return botocore_parse_timestamp(value)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return botocore_parse_timestamp(value)
 
 
 class CallCounter:
@@ -68,6 +83,8 @@ class Clients:
         self.region = region or self.session.region_name or "us-east-1"
         self.partition = self.session.get_partition_for_region(self.region)
         self.counter = CallCounter().attach(self.session)
+        core = self.session._session  # boto3 exposes its botocore session only under this name
+        core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
         self._cache: dict[str, Any] = {}
 
     def _client(self, service: str) -> Any:
