@@ -81,6 +81,9 @@ class EventRule:
     param: str
     key_param: str | None = None
     enforcing: bool = False  # can enforce a revocation (deactivate, delete, add a deny)
+    # changes only what a user holds (policies, groups): its login profile and keys need not be re-read, and only
+    # what the user itself shows is judged (domain.drift.PRINCIPAL_DRIFTS); roles have no credentials to skip
+    without_credentials: bool = False
 
 
 def _user(param: str = "userName", **kw: Any) -> EventRule:
@@ -92,7 +95,7 @@ def _role(**kw: Any) -> EventRule:
 
 
 def _group() -> EventRule:
-    return EventRule("group", "groupName")
+    return EventRule("group", "groupName", without_credentials=True)
 
 
 # A table, not a chain of ifs: supporting an event is one row and one test.
@@ -104,12 +107,12 @@ EVENT_RULES: dict[str, EventRule] = {
     "DeleteAccessKey": EventRule("caller_user", "userName", key_param="accessKeyId", enforcing=True),
     "CreateLoginProfile": _user(),
     "DeleteLoginProfile": _user(enforcing=True),
-    "AttachUserPolicy": _user(),
-    "DetachUserPolicy": _user(),
+    "AttachUserPolicy": _user(without_credentials=True),
+    "DetachUserPolicy": _user(without_credentials=True),
     "PutUserPolicy": _user(enforcing=True),
-    "DeleteUserPolicy": _user(),
-    "AddUserToGroup": _user(),
-    "RemoveUserFromGroup": _user(),
+    "DeleteUserPolicy": _user(without_credentials=True),
+    "AddUserToGroup": _user(without_credentials=True),
+    "RemoveUserFromGroup": _user(without_credentials=True),
     "TagUser": _user(),
     "UntagUser": _user(),
     "CreateRole": _role(),

@@ -28,8 +28,11 @@ class IamReader(Protocol):
         """Every user, role and access key of the account. ``fresh_users`` are read per user, never from caches."""
         ...
 
-    def read_identities(self, account_id: str, refs: Iterable[IdentityRef]) -> Inventory:
-        """Only the named identities (a user's keys come with the user), read directly from IAM."""
+    def read_identities(
+        self, account_id: str, refs: Iterable[IdentityRef], *, without_credentials: bool = False
+    ) -> Inventory:
+        """Only the named identities (a user's keys come with the user), read directly from IAM. With
+        ``without_credentials``, principals and their policies and groups alone (no login profiles, no keys)."""
         ...
 
     def group_members(self, group: str) -> list[str] | None:

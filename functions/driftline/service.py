@@ -124,12 +124,14 @@ def evaluate_identities(
     ledger: Ledger | None = None,
     evidence: Mapping[str, Enforcement] | None = None,
     observe: Callable[[Inventory], Inventory] | None = None,
+    without_credentials: bool = False,
 ) -> Evaluation:
     """Evaluate only ``refs`` (the event path): drifts, ledger updates and resolutions stay inside that scope.
 
     ``evidence`` maps identity keys to the event that may have enforced their revocation; ``observe`` lets the
-    caller add what the event itself proves (a revoked credential's use) to what IAM answered."""
-    inventory = iam.read_identities(account_id, refs)
+    caller add what the event itself proves (a revoked credential's use) to what IAM answered. ``without_credentials``
+    (an event that changed only policies or groups) reads and judges entitlements alone."""
+    inventory = iam.read_identities(account_id, refs, without_credentials=without_credentials)
     if observe is not None:
         inventory = observe(inventory)
     entries = _entries_for(account_id, inventory, registry)

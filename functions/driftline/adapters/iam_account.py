@@ -83,8 +83,10 @@ class Boto3IamReader:
         keys = self._keys(account_id, users, report, fresh_users)
         return Inventory(account_id=account_id, observed_at=self._now(), users=users, roles=roles, keys=keys)
 
-    def read_identities(self, account_id: str, refs: Iterable[IdentityRef]) -> Inventory:
-        return self._reads.read(account_id, refs, self._now())
+    def read_identities(
+        self, account_id: str, refs: Iterable[IdentityRef], *, without_credentials: bool = False
+    ) -> Inventory:
+        return self._reads.read(account_id, refs, self._now(), without_credentials=without_credentials)
 
     def group_members(self, group: str) -> list[str] | None:
         return self._reads.group_members(group)

@@ -142,8 +142,11 @@ class IdentityReads:
         return role_from_details(detail)
 
     # -- a scoped inventory --------------------------------------------------------------------------------------
-    def read(self, account_id: str, refs: Iterable[IdentityRef], now: datetime) -> Inventory:
-        """An inventory scoped to ``refs``: a key's user is read too, and a user's keys come with it."""
+    def read(
+        self, account_id: str, refs: Iterable[IdentityRef], now: datetime, *, without_credentials: bool = False
+    ) -> Inventory:
+        """An inventory scoped to ``refs``: a key's user is read too, and a user's keys come with it. With
+        ``without_credentials`` a user is read without its login profile and keys (2 + one per key fewer calls)."""
         scope = set(refs)
         users: dict[str, ObservedUser] = {}
         roles: dict[str, ObservedRole] = {}
@@ -151,7 +154,10 @@ class IdentityReads:
 
         def read_user(name: str) -> None:
             user = self.user(name)
-            if user is not None:
+            if user is not None and without_credentials:
+                users[name] = user
+                scope.add(IdentityRef(kind=Kind.USER, name=name))
+            elif user is not None:
                 users[name], found = self.user_credentials(user, password_use_known=True)
                 keys.update((k.access_key_id, k) for k in found)
                 scope.add(IdentityRef(kind=Kind.USER, name=name))
@@ -166,5 +172,11 @@ class IdentityReads:
             if ref.kind is Kind.ROLE and (role := self.role(ref.name)):
                 roles[role.name] = role
         return Inventory(
-            account_id=account_id, observed_at=now, users=users, roles=roles, keys=keys, scope=frozenset(scope)
+            account_id=account_id,
+            observed_at=now,
+            users=users,
+            roles=roles,
+            keys=keys,
+            scope=frozenset(scope),
+            without_credentials=without_credentials,
         )

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from driftline.domain.context import Context
-from driftline.domain.drift import Comparison, Drift, DriftType, RevocationCheck
+from driftline.domain.drift import PRINCIPAL_DRIFTS, Comparison, Drift, DriftType, RevocationCheck
 from driftline.domain.entitlements import check_active_entry
 from driftline.domain.hygiene import check_hygiene
 from driftline.domain.identity import IdentityRef
@@ -57,6 +57,11 @@ def compare(
     for key_id in inventory.keys:
         drifts.extend(check_key_of_revoked_user(ctx, key_id))
     drifts.sort(key=lambda d: (-d.severity.rank, d.type.value, d.identity.key))
+    if inventory.without_credentials:
+        # Without users' credentials, "can still act", "stale" and every revocation verdict would be guesses: keep
+        # only what the principals themselves prove.
+        kept = tuple(d for d in drifts if d.type in PRINCIPAL_DRIFTS)
+        return Comparison(drifts=kept, compared_at=now, judged=PRINCIPAL_DRIFTS)
     return Comparison(drifts=tuple(drifts), revocations=tuple(revocations), compared_at=now)
 
 

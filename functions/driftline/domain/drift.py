@@ -73,6 +73,18 @@ class RevocationCheck(BaseModel):
     grace_ends_at: AwareDatetime
 
 
+# What an observation of principals without their credentials (no login profiles, no keys) can judge: whether a
+# user or role exists and is registered, and what it holds. Not whether it can act, is stale, or is revoked.
+PRINCIPAL_DRIFTS = frozenset(
+    {
+        DriftType.UNREGISTERED_IDENTITY,
+        DriftType.MISSING_IDENTITY,
+        DriftType.EXCESS_ENTITLEMENT,
+        DriftType.MISSING_ENTITLEMENT,
+    }
+)
+
+
 class Comparison(BaseModel):
     """The outcome of comparing a registry with an inventory."""
 
@@ -81,6 +93,12 @@ class Comparison(BaseModel):
     drifts: tuple[Drift, ...] = ()
     revocations: tuple[RevocationCheck, ...] = ()
     compared_at: datetime
+    # The drift types this comparison can speak for (None: every type). A finding of another type is neither
+    # confirmed nor resolved by it.
+    judged: frozenset[DriftType] | None = None
+
+    def judges(self, drift_type: DriftType) -> bool:
+        return self.judged is None or drift_type in self.judged
 
     def by_type(self) -> dict[DriftType, int]:
         counts: dict[DriftType, int] = {}

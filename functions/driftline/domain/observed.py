@@ -96,6 +96,10 @@ class Inventory(BaseModel):
 
     ``scope`` is None for a whole-account observation; otherwise it lists the identities that were looked up
     (whether or not IAM has them). Keys of an observed user are part of the scope of that user.
+
+    ``without_credentials`` marks an observation of principals and their entitlements alone (an event that changed
+    only policies or groups): users' login profiles and keys were not read, so keys are outside its scope and only
+    what the principals themselves show (existence, registration, entitlements) can be judged from it.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -106,9 +110,13 @@ class Inventory(BaseModel):
     roles: dict[str, ObservedRole] = Field(default_factory=dict)
     keys: dict[str, ObservedKey] = Field(default_factory=dict)
     scope: frozenset[IdentityRef] | None = None
+    without_credentials: bool = False
 
     def covers(self, ref: IdentityRef, key_user: str | None = None) -> bool:
-        """Whether this observation looked at ``ref`` (an access key is covered when its user was looked at)."""
+        """Whether this observation looked at ``ref`` (an access key is covered when its user was looked at, unless
+        the users were read without their credentials)."""
+        if self.without_credentials and ref.kind is Kind.ACCESS_KEY:
+            return False
         if self.scope is None or ref in self.scope:
             return True
         return key_user is not None and IdentityRef(kind=Kind.USER, name=key_user) in self.scope

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from driftline.domain.drift import Drift
+from driftline.domain.drift import Drift, DriftType
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory
 from driftline.findings.asff import Place, archived, content_digest, finding_id, to_asff
@@ -87,8 +87,10 @@ def plan(
     states: dict[str, FindingState],
     now: datetime,
     refresh_after: timedelta = REFRESH_AFTER,
+    judged: frozenset[DriftType] | None = None,
 ) -> list[Planned]:
-    """The imports that bring Security Hub in line with ``drifts``, within the inventory's scope only."""
+    """The imports that bring Security Hub in line with ``drifts``, within the inventory's scope only, and (when
+    ``judged`` is given) only for the drift types the comparison could judge."""
     planned: list[Planned] = []
     current: set[str] = set()
     for drift in drifts:
@@ -119,6 +121,8 @@ def plan(
             continue
         if not inventory.covers(previous.ref, previous.user):
             continue  # this evaluation did not look at that identity: it cannot say the drift ended
+        if judged is not None and previous.drift_type not in {t.value for t in judged}:
+            continue  # nor at what this drift is about (e.g. the keys, on an entitlement-only read)
         updated = _next_update(now, previous)
         finding = archived(previous.finding, updated_at=updated)
         state = previous.model_copy(

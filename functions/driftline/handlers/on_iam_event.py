@@ -64,6 +64,9 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
         logger.info("event touches only excluded identities", extra={"event_name": detail.eventName})
         return {"status": "skipped", "reason": "excluded identities"}
     rule = events.EVENT_RULES[detail.eventName]
+    # A policy or group change needs no credential reads, unless someone revoked is involved: a revoked caller's use
+    # is the worst drift, and a revoked user's credentials are what its ledger record is about.
+    revoked_involved = bool(used) or any(_revoked(registry, wiring.account_id, r) for r in refs)
     evidence = {r.key: events.enforcement_evidence(detail) for r in refs} if rule.enforcing else {}
     evaluation = evaluate_identities(
         wiring.account_id,
@@ -76,6 +79,7 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
         ledger=wiring.ledger,
         evidence=evidence,
         observe=events.mark_use(used, detail) if used else None,
+        without_credentials=rule.without_credentials and not revoked_involved,
     )
     summary = record(evaluation, wiring.clients.counter.snapshot())
     return {"status": "evaluated", "event_id": detail.eventID, "event_name": detail.eventName} | summary

@@ -4,35 +4,84 @@ exact for moto, and portable: they count requests, not latency."""
 from __future__ import annotations
 
 from tests.integration.events.conftest import EventAccount
-from tests.integration.support import policy_arn
+from tests.integration.support import ago, policy_arn
 
 
-def _user_with_two_keys(account: EventAccount, name: str = "alice") -> tuple[str, str]:
+def _user_with_two_keys(account: EventAccount, name: str = "alice", **fields: object) -> tuple[str, str]:
     account.iam.create_user(UserName=name)
     first = account.iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
     second = account.iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"]
-    account.sandbox.register_user(name)
+    account.sandbox.register_user(name, **fields)
     account.sandbox.register_key(first, name)
     account.sandbox.register_key(second, name)
     return first, second
 
 
-def test_policy_event_reads_the_registry_in_two_batches_and_each_key_once(account: EventAccount) -> None:
-    """AttachUserPolicy on a registered user with two registered keys (drift: the policy is not approved): the
-    registry is read with at most two BatchGetItems (what the event names, then the keys IAM answered) and no
-    GetItem per entry; each key's last use is asked once; nothing account-wide is read."""
-    _user_with_two_keys(account)
+def test_policy_event_reads_only_the_users_entitlements(account: EventAccount) -> None:
+    """AttachUserPolicy of an unapproved policy on a registered user (no managed policies approved) with two keys:
+    the excess-entitlement finding is raised from the user and its entitlements alone: one registry batch, four IAM
+    reads (GetUser and the three entitlement lists), no login profile or key reads, nothing account-wide; 10 calls
+    in all with the idempotency record, the finding state and the import."""
+    _user_with_two_keys(account, managed_policies=())
     arn = account.sandbox.policy("admin-ish")
     account.iam.attach_user_policy(UserName="alice", PolicyArn=str(arn))
 
     _, result = account.send("iam.AttachUserPolicy", user="alice", policy_arn=policy_arn("admin-ish"))
 
-    calls = account.last.calls
     assert result["status"] == "evaluated", result
-    assert calls.get("dynamodb.BatchGetItem", 0) <= 2, calls
-    assert calls.get("iam.GetAccessKeyLastUsed") == 2, calls
-    assert not {"iam.GetAccountAuthorizationDetails", "iam.GetCredentialReport", "dynamodb.Scan"} & set(calls), calls
-    assert "dynamodb.GetItem" not in calls, calls
+    assert account.state_of("excess-entitlement", "user#alice") == "ACTIVE"
+    assert account.last.calls == {
+        "dynamodb.BatchGetItem": 1,
+        "dynamodb.PutItem": 2,  # idempotency record, finding state
+        "dynamodb.Query": 1,  # finding states of alice
+        "dynamodb.UpdateItem": 1,  # idempotency record completed
+        "iam.GetUser": 1,
+        "iam.ListAttachedUserPolicies": 1,
+        "iam.ListGroupsForUser": 1,
+        "iam.ListUserPolicies": 1,
+        "securityhub.BatchImportFindings": 1,
+    }
+
+
+def test_policy_event_leaves_findings_about_credentials_alone(account: EventAccount) -> None:
+    """alice has an unregistered key (its finding raised by the CreateAccessKey event) and her approved policy is
+    detached and re-attached: the policy events, which read no keys, must neither resolve the key's finding nor
+    raise anything about keys; the missing-entitlement they raise and resolve is theirs to judge."""
+    account.iam.create_user(UserName="alice")
+    account.sandbox.register_user("alice", managed_policies=(policy_arn("read-only"),))
+    account.sandbox.policy("read-only")
+    account.iam.attach_user_policy(UserName="alice", PolicyArn=policy_arn("read-only"))
+    key = account.iam.create_access_key(UserName="alice")["AccessKey"]["AccessKeyId"]
+    account.send("iam.CreateAccessKey", user="alice", key_id=key)
+    assert account.state_of("unregistered-identity", f"access_key#{key}") == "ACTIVE"
+
+    account.iam.detach_user_policy(UserName="alice", PolicyArn=policy_arn("read-only"))
+    _, detached = account.send("iam.DetachUserPolicy", user="alice", policy_arn=policy_arn("read-only"))
+    assert account.state_of("missing-entitlement", "user#alice") == "ACTIVE"
+    account.iam.attach_user_policy(UserName="alice", PolicyArn=policy_arn("read-only"))
+    _, attached = account.send("iam.AttachUserPolicy", user="alice", policy_arn=policy_arn("read-only"))
+
+    assert detached["status"] == attached["status"] == "evaluated"
+    assert account.state_of("missing-entitlement", "user#alice") == "ARCHIVED"
+    assert account.state_of("unregistered-identity", f"access_key#{key}") == "ACTIVE"
+    assert not {"iam.ListAccessKeys", "iam.GetAccessKeyLastUsed"} & set(account.last.calls)
+
+
+def test_revoked_caller_of_a_policy_event_is_judged_whole(account: EventAccount) -> None:
+    """A policy event signed by a revoked key: the caller's use of a revoked credential is the worst drift, so that
+    event is read and judged whole (keys included), not as an entitlement-only change."""
+    account.iam.create_user(UserName="mallory")
+    key = account.iam.create_access_key(UserName="mallory")["AccessKey"]["AccessKeyId"]
+    account.sandbox.register_user("mallory")
+    account.sandbox.register_key(key, "mallory", status="revoked", revoked_at=ago(hours=3))
+    account.iam.create_user(UserName="bob")
+    account.sandbox.register_user("bob")
+
+    _, result = account.send("iam.AttachUserPolicy", user="bob", caller="mallory", caller_key=key)
+
+    assert result["status"] == "evaluated", result
+    assert account.state_of("revoked-credential-used", f"access_key#{key}") == "ACTIVE"
+    assert "iam.ListAccessKeys" in account.last.calls
 
 
 def test_key_event_naming_its_user_does_not_ask_iam_whose_key_it_is(account: EventAccount) -> None:

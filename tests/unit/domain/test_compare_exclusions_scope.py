@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from driftline.domain.drift import DriftType, RevocationState
+from driftline.domain.drift import PRINCIPAL_DRIFTS, DriftType, RevocationState
 from driftline.domain.settings import CompareSettings, Exclusions
 from tests.unit.domain.builders import (
     days_ago,
@@ -147,3 +147,34 @@ def test_scoped_revocation_is_checked() -> None:
     entries = [revoked(role_entry("ops"), hours_ago(5)), revoked(role_entry("other"), hours_ago(5))]
     result = run(entries, inventory(scope=[ref("role#ops")]))
     assert [(c.identity.key, c.state) for c in result.revocations] == [("role#ops", RevocationState.ENFORCED)]
+
+
+def test_observation_without_credentials_judges_only_what_principals_show() -> None:
+    """Users read without credentials: alice (an unapproved policy, an expiry passed, a registered key not read),
+    unregistered bob, revoked carol. Out come alice's excess-entitlement and bob's unregistered-identity; not
+    alice's expiry (can she act? unread), not her key (outside the scope: no missing-identity), and no revocation
+    verdict for carol."""
+    inv = inventory(
+        users=[
+            observed_user("alice", managed_policies=frozenset({policy_arn("X")}), created_at=days_ago(400)),
+            observed_user("bob"),
+            observed_user("carol"),
+        ],
+        scope=[ref("user#alice"), ref("user#bob"), ref("user#carol")],
+    ).model_copy(update={"without_credentials": True})
+    entries = [
+        user_entry("alice", managed_policies=[], expires_at=days_ago(1)),
+        key_entry(key_id(1), "alice"),
+        revoked(user_entry("carol"), hours_ago(5)),
+    ]
+
+    result = run(entries, inv)
+
+    assert sorted(kinds_and_names(result)) == [
+        (DriftType.EXCESS_ENTITLEMENT, "user#alice"),
+        (DriftType.UNREGISTERED_IDENTITY, "user#bob"),
+    ]
+    assert result.judged == PRINCIPAL_DRIFTS
+    assert result.revocations == ()
+    assert not result.judges(DriftType.EXPIRED_BUT_ACTIVE)
+    assert not inv.covers(ref(f"access_key#{key_id(1)}"), "alice")
