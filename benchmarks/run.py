@@ -62,7 +62,10 @@ def _scan(endpoint: str) -> dict[str, Any]:
         stdout, stderr = out.read(), err.read()
     if code not in (0, 1):
         raise RuntimeError(f"scan failed ({code}): {stderr.decode()[-2000:]}")
-    summary = json.loads(stdout)["summary"]
+    try:
+        summary = json.loads(stdout)["summary"]
+    except (ValueError, KeyError) as exc:  # exit code 1 is also Python's for a crash: say what the scan printed
+        raise RuntimeError(f"scan printed no JSON summary ({code}): {stderr.decode()[-2000:]}") from exc
     calls: dict[str, int] = summary["api_calls"]
     return {
         "wall_s": round(wall, 2),

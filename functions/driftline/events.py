@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.ledger import Enforcement
-from driftline.domain.observed import Inventory
+from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -81,13 +81,17 @@ class EventRule:
     param: str
     key_param: str | None = None
     enforcing: bool = False  # can enforce a revocation (deactivate, delete, add a deny)
-    # changes only what a user holds (policies, groups): its login profile and keys need not be re-read, and only
-    # what the user itself shows is judged (domain.drift.PRINCIPAL_DRIFTS); roles have no credentials to skip
-    without_credentials: bool = False
+    # what of a user the event can change, so what must be re-read and can be judged (roles are read whole)
+    reads: frozenset[Facet] = ALL_FACETS
 
 
 def _user(param: str = "userName", **kw: Any) -> EventRule:
     return EventRule("user", param, **kw)
+
+
+def _key(key_param: str, **kw: Any) -> EventRule:
+    """An access key event: the user named (or, with no userName, the caller itself) and the key."""
+    return EventRule("caller_user", "userName", key_param=key_param, reads=CREDENTIALS, **kw)
 
 
 def _role(**kw: Any) -> EventRule:
@@ -95,24 +99,29 @@ def _role(**kw: Any) -> EventRule:
 
 
 def _group() -> EventRule:
-    return EventRule("group", "groupName", without_credentials=True)
+    return EventRule("group", "groupName", reads=ENTITLEMENTS)
 
+
+ENTITLEMENTS = frozenset({Facet.ENTITLEMENTS})  # policies and groups changed: no login profile or key reads
+CREDENTIALS = frozenset({Facet.CREDENTIALS})  # a key or password changed: no policy or group reads
 
 # A table, not a chain of ifs: supporting an event is one row and one test.
 EVENT_RULES: dict[str, EventRule] = {
     "CreateUser": _user(),
     "DeleteUser": _user(enforcing=True),
-    "CreateAccessKey": EventRule("caller_user", "userName", key_param="responseElements.accessKey.accessKeyId"),
-    "UpdateAccessKey": EventRule("caller_user", "userName", key_param="accessKeyId", enforcing=True),
-    "DeleteAccessKey": EventRule("caller_user", "userName", key_param="accessKeyId", enforcing=True),
-    "CreateLoginProfile": _user(),
-    "DeleteLoginProfile": _user(enforcing=True),
-    "AttachUserPolicy": _user(without_credentials=True),
-    "DetachUserPolicy": _user(without_credentials=True),
+    "CreateAccessKey": EventRule(
+        "caller_user", "userName", key_param="responseElements.accessKey.accessKeyId", reads=CREDENTIALS
+    ),
+    "UpdateAccessKey": EventRule("caller_user", "userName", key_param="accessKeyId", enforcing=True, reads=CREDENTIALS),
+    "DeleteAccessKey": EventRule("caller_user", "userName", key_param="accessKeyId", enforcing=True, reads=CREDENTIALS),
+    "CreateLoginProfile": _user(reads=CREDENTIALS),
+    "DeleteLoginProfile": _user(enforcing=True, reads=CREDENTIALS),
+    "AttachUserPolicy": _user(reads=ENTITLEMENTS),
+    "DetachUserPolicy": _user(reads=ENTITLEMENTS),
     "PutUserPolicy": _user(enforcing=True),
-    "DeleteUserPolicy": _user(without_credentials=True),
-    "AddUserToGroup": _user(without_credentials=True),
-    "RemoveUserFromGroup": _user(without_credentials=True),
+    "DeleteUserPolicy": _user(reads=ENTITLEMENTS),
+    "AddUserToGroup": _user(reads=ENTITLEMENTS),
+    "RemoveUserFromGroup": _user(reads=ENTITLEMENTS),
     "TagUser": _user(),
     "UntagUser": _user(),
     "CreateRole": _role(),

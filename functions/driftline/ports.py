@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from driftline.domain.drift import Comparison
 from driftline.domain.identity import IdentityRef
-from driftline.domain.observed import Inventory
+from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.registry_load import RegistryLoad
 
@@ -29,10 +29,10 @@ class IamReader(Protocol):
         ...
 
     def read_identities(
-        self, account_id: str, refs: Iterable[IdentityRef], *, without_credentials: bool = False
+        self, account_id: str, refs: Iterable[IdentityRef], *, facets: frozenset[Facet] = ALL_FACETS
     ) -> Inventory:
-        """Only the named identities (a user's keys come with the user), read directly from IAM. With
-        ``without_credentials``, principals and their policies and groups alone (no login profiles, no keys)."""
+        """Only the named identities (a user's keys come with the user), read directly from IAM; of users, only the
+        ``facets`` asked for (roles are read whole)."""
         ...
 
     def group_members(self, group: str) -> list[str] | None:

@@ -16,7 +16,7 @@ from driftline.domain.drift import Comparison
 from driftline.domain.enforcement import plan_enforcement
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.ledger import Enforcement
-from driftline.domain.observed import Inventory
+from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
 from driftline.enforcement import EnforcementReport, EnforcementSettings, enforce
@@ -124,14 +124,14 @@ def evaluate_identities(
     ledger: Ledger | None = None,
     evidence: Mapping[str, Enforcement] | None = None,
     observe: Callable[[Inventory], Inventory] | None = None,
-    without_credentials: bool = False,
+    facets: frozenset[Facet] = ALL_FACETS,
 ) -> Evaluation:
     """Evaluate only ``refs`` (the event path): drifts, ledger updates and resolutions stay inside that scope.
 
     ``evidence`` maps identity keys to the event that may have enforced their revocation; ``observe`` lets the
-    caller add what the event itself proves (a revoked credential's use) to what IAM answered. ``without_credentials``
-    (an event that changed only policies or groups) reads and judges entitlements alone."""
-    inventory = iam.read_identities(account_id, refs, without_credentials=without_credentials)
+    caller add what the event itself proves (a revoked credential's use) to what IAM answered. ``facets`` limits
+    what is read of users (and so what is judged) to what the event could have changed."""
+    inventory = iam.read_identities(account_id, refs, facets=facets)
     if observe is not None:
         inventory = observe(inventory)
     entries = _entries_for(account_id, inventory, registry)

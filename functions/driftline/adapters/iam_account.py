@@ -27,7 +27,15 @@ from driftline.adapters.iam_parse import (
     user_from_details,
 )
 from driftline.domain.identity import IdentityRef
-from driftline.domain.observed import Inventory, KeyStatus, ObservedKey, ObservedRole, ObservedUser
+from driftline.domain.observed import (
+    ALL_FACETS,
+    Facet,
+    Inventory,
+    KeyStatus,
+    ObservedKey,
+    ObservedRole,
+    ObservedUser,
+)
 from driftline.ports import KeyCache, KnownKey, NoKeyCache
 
 if TYPE_CHECKING:
@@ -84,9 +92,9 @@ class Boto3IamReader:
         return Inventory(account_id=account_id, observed_at=self._now(), users=users, roles=roles, keys=keys)
 
     def read_identities(
-        self, account_id: str, refs: Iterable[IdentityRef], *, without_credentials: bool = False
+        self, account_id: str, refs: Iterable[IdentityRef], *, facets: frozenset[Facet] = ALL_FACETS
     ) -> Inventory:
-        return self._reads.read(account_id, refs, self._now(), without_credentials=without_credentials)
+        return self._reads.read(account_id, refs, self._now(), facets=facets)
 
     def group_members(self, group: str) -> list[str] | None:
         return self._reads.group_members(group)

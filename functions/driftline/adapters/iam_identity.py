@@ -15,7 +15,15 @@ from botocore.exceptions import ClientError
 from driftline.adapters.iam_errors import absent_if_missing, error_code, iam_call
 from driftline.adapters.iam_parse import aware, role_from_details, user_from_details
 from driftline.domain.identity import IdentityRef, Kind
-from driftline.domain.observed import Inventory, KeyStatus, ObservedKey, ObservedRole, ObservedUser
+from driftline.domain.observed import (
+    ALL_FACETS,
+    Facet,
+    Inventory,
+    KeyStatus,
+    ObservedKey,
+    ObservedRole,
+    ObservedUser,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -79,11 +87,13 @@ class IdentityReads:
         return [user["UserName"] for page in pages for user in page["Users"]]
 
     # -- principals ----------------------------------------------------------------------------------------------
-    def user(self, name: str) -> ObservedUser | None:
+    def user(self, name: str, *, entitlements: bool = True) -> ObservedUser | None:
         got = absent_if_missing(lambda: self._iam.get_user(UserName=name), "GetUser")
         if got is None:
             return None
         detail: dict[str, Any] = dict(got["User"])
+        if not entitlements:
+            return self._with_password_use(user_from_details(detail, None), detail)
         with iam_call("ListAttachedUserPolicies"):
             detail["AttachedManagedPolicies"] = [
                 p
@@ -110,7 +120,10 @@ class IdentityReads:
                 }
                 for n in names
             ]
-        observed = user_from_details(detail, None)
+        return self._with_password_use(user_from_details(detail, None), detail)
+
+    @staticmethod
+    def _with_password_use(observed: ObservedUser, detail: dict[str, Any]) -> ObservedUser:
         last = detail.get("PasswordLastUsed")
         return observed.model_copy(update={"password_last_used_at": aware(last)}) if last else observed
 
@@ -143,24 +156,25 @@ class IdentityReads:
 
     # -- a scoped inventory --------------------------------------------------------------------------------------
     def read(
-        self, account_id: str, refs: Iterable[IdentityRef], now: datetime, *, without_credentials: bool = False
+        self, account_id: str, refs: Iterable[IdentityRef], now: datetime, *, facets: frozenset[Facet] = ALL_FACETS
     ) -> Inventory:
         """An inventory scoped to ``refs``: a key's user is read too, and a user's keys come with it. With
-        ``without_credentials`` a user is read without its login profile and keys (2 + one per key fewer calls)."""
+        fewer ``facets`` a user is read without its login profile and keys (2 + one per key fewer calls) or without
+        its policies and groups (3 + one per inline policy fewer)."""
         scope = set(refs)
         users: dict[str, ObservedUser] = {}
         roles: dict[str, ObservedRole] = {}
         keys: dict[str, ObservedKey] = {}
 
         def read_user(name: str) -> None:
-            user = self.user(name)
-            if user is not None and without_credentials:
-                users[name] = user
-                scope.add(IdentityRef(kind=Kind.USER, name=name))
-            elif user is not None:
+            user = self.user(name, entitlements=Facet.ENTITLEMENTS in facets)
+            if user is None:
+                return
+            scope.add(IdentityRef(kind=Kind.USER, name=name))
+            users[name] = user
+            if Facet.CREDENTIALS in facets:
                 users[name], found = self.user_credentials(user, password_use_known=True)
                 keys.update((k.access_key_id, k) for k in found)
-                scope.add(IdentityRef(kind=Kind.USER, name=name))
 
         for name in sorted({r.name for r in scope if r.kind is Kind.USER}):
             read_user(name)
@@ -178,5 +192,5 @@ class IdentityReads:
             roles=roles,
             keys=keys,
             scope=frozenset(scope),
-            without_credentials=without_credentials,
+            facets=facets,
         )

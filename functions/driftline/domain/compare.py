@@ -10,11 +10,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from driftline.domain.context import Context
-from driftline.domain.drift import PRINCIPAL_DRIFTS, Comparison, Drift, DriftType, RevocationCheck
+from driftline.domain.drift import CREDENTIAL_DRIFTS, ENTITLEMENT_DRIFTS, Comparison, Drift, DriftType, RevocationCheck
 from driftline.domain.entitlements import check_active_entry
 from driftline.domain.hygiene import check_hygiene
 from driftline.domain.identity import IdentityRef
-from driftline.domain.observed import Inventory
+from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.revocation import check_key_of_revoked_user, check_revocation
 from driftline.domain.settings import CompareSettings
@@ -57,12 +57,26 @@ def compare(
     for key_id in inventory.keys:
         drifts.extend(check_key_of_revoked_user(ctx, key_id))
     drifts.sort(key=lambda d: (-d.severity.rank, d.type.value, d.identity.key))
-    if inventory.without_credentials:
-        # Without users' credentials, "can still act", "stale" and every revocation verdict would be guesses: keep
-        # only what the principals themselves prove.
-        kept = tuple(d for d in drifts if d.type in PRINCIPAL_DRIFTS)
-        return Comparison(drifts=kept, compared_at=now, judged=PRINCIPAL_DRIFTS)
-    return Comparison(drifts=tuple(drifts), revocations=tuple(revocations), compared_at=now)
+    judged = judged_types(inventory.facets)
+    if judged is None:
+        return Comparison(drifts=tuple(drifts), revocations=tuple(revocations), compared_at=now)
+    # What the facets not read would decide is left out: a guess from an empty login profile or policy list would
+    # raise or resolve findings wrongly.
+    kept = tuple(d for d in drifts if d.type in judged)
+    verdicts = tuple(revocations) if Facet.CREDENTIALS in inventory.facets else ()
+    return Comparison(drifts=kept, revocations=verdicts, compared_at=now, judged=judged)
+
+
+def judged_types(facets: frozenset[Facet]) -> frozenset[DriftType] | None:
+    """The drift types an observation with ``facets`` can judge; None for every type (a whole read)."""
+    if facets >= ALL_FACETS:
+        return None
+    judged = frozenset(DriftType)
+    if Facet.CREDENTIALS not in facets:
+        judged -= CREDENTIAL_DRIFTS
+    if Facet.ENTITLEMENTS not in facets:
+        judged -= ENTITLEMENT_DRIFTS
+    return judged
 
 
 def _unregistered(ctx: Context) -> list[Drift]:

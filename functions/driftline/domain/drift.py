@@ -73,14 +73,15 @@ class RevocationCheck(BaseModel):
     grace_ends_at: AwareDatetime
 
 
-# What an observation of principals without their credentials (no login profiles, no keys) can judge: whether a
-# user or role exists and is registered, and what it holds. Not whether it can act, is stale, or is revoked.
-PRINCIPAL_DRIFTS = frozenset(
+ENTITLEMENT_DRIFTS = frozenset({DriftType.EXCESS_ENTITLEMENT, DriftType.MISSING_ENTITLEMENT})
+# What needs users' credentials (login profile, keys) to judge: whether an identity can act, is stale, or is used or
+# enforced as a revocation. Existence, registration and entitlements do not.
+CREDENTIAL_DRIFTS = frozenset(
     {
-        DriftType.UNREGISTERED_IDENTITY,
-        DriftType.MISSING_IDENTITY,
-        DriftType.EXCESS_ENTITLEMENT,
-        DriftType.MISSING_ENTITLEMENT,
+        DriftType.REVOKED_CREDENTIAL_USED,
+        DriftType.UNENFORCED_REVOCATION,
+        DriftType.EXPIRED_BUT_ACTIVE,
+        DriftType.STALE_CREDENTIAL,
     }
 )
 

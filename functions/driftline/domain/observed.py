@@ -91,15 +91,25 @@ class ObservedRole(ObservedPrincipal):
     last_used_at: AwareDatetime | None = None
 
 
+class Facet(StrEnum):
+    """What a read of users covered beyond the user itself (existence, path, tags, password last use)."""
+
+    CREDENTIALS = "credentials"  # login profile and access keys (with their last use)
+    ENTITLEMENTS = "entitlements"  # attached and inline policies, groups
+
+
+ALL_FACETS = frozenset(Facet)
+
+
 class Inventory(BaseModel):
     """Observed identities of one account, and the scope the observation covered.
 
     ``scope`` is None for a whole-account observation; otherwise it lists the identities that were looked up
     (whether or not IAM has them). Keys of an observed user are part of the scope of that user.
 
-    ``without_credentials`` marks an observation of principals and their entitlements alone (an event that changed
-    only policies or groups): users' login profiles and keys were not read, so keys are outside its scope and only
-    what the principals themselves show (existence, registration, entitlements) can be judged from it.
+    ``facets`` says what was read of each user: an event that changed only a user's policies or groups reads no
+    credentials (keys are then outside the scope), one that changed only credentials reads no entitlements. Roles
+    are always read whole. The comparison judges only what the facets read can prove.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -110,12 +120,12 @@ class Inventory(BaseModel):
     roles: dict[str, ObservedRole] = Field(default_factory=dict)
     keys: dict[str, ObservedKey] = Field(default_factory=dict)
     scope: frozenset[IdentityRef] | None = None
-    without_credentials: bool = False
+    facets: frozenset[Facet] = ALL_FACETS
 
     def covers(self, ref: IdentityRef, key_user: str | None = None) -> bool:
-        """Whether this observation looked at ``ref`` (an access key is covered when its user was looked at, unless
-        the users were read without their credentials)."""
-        if self.without_credentials and ref.kind is Kind.ACCESS_KEY:
+        """Whether this observation looked at ``ref`` (an access key is covered when its user was looked at with
+        its credentials)."""
+        if Facet.CREDENTIALS not in self.facets and ref.kind is Kind.ACCESS_KEY:
             return False
         if self.scope is None or ref in self.scope:
             return True

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftline import events
 from driftline.adapters.aws import Clients
 from driftline.domain.identity import IdentityRef
+from driftline.domain.observed import ALL_FACETS
 from driftline.event_triage import Triage, triage
 from driftline.handlers.report import record
 from driftline.handlers.wiring import ContainerClients, Wiring, account_of, wire
@@ -64,8 +65,8 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
         logger.info("event touches only excluded identities", extra={"event_name": detail.eventName})
         return {"status": "skipped", "reason": "excluded identities"}
     rule = events.EVENT_RULES[detail.eventName]
-    # A policy or group change needs no credential reads, unless someone revoked is involved: a revoked caller's use
-    # is the worst drift, and a revoked user's credentials are what its ledger record is about.
+    # An event re-reads only what it could change of a user (its rule's facets), unless someone revoked is involved:
+    # then everything, as the ledger and the revoked-credential-used check need the whole identity.
     revoked_involved = bool(used) or any(_revoked(registry, wiring.account_id, r) for r in refs)
     evidence = {r.key: events.enforcement_evidence(detail) for r in refs} if rule.enforcing else {}
     evaluation = evaluate_identities(
@@ -79,7 +80,7 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
         ledger=wiring.ledger,
         evidence=evidence,
         observe=events.mark_use(used, detail) if used else None,
-        without_credentials=rule.without_credentials and not revoked_involved,
+        facets=ALL_FACETS if revoked_involved else rule.reads,
     )
     summary = record(evaluation, wiring.clients.counter.snapshot())
     return {"status": "evaluated", "event_id": detail.eventID, "event_name": detail.eventName} | summary

@@ -107,3 +107,25 @@ def test_event_about_a_deleted_key_asks_iam_once_whose_it_was(account: EventAcco
     assert result["status"] == "evaluated", result
     assert {"user#alice", f"access_key#{second}"} <= account.evaluated[-1]
     assert account.last.calls.get("iam.GetAccessKeyLastUsed") == 2, account.last.calls
+
+
+def test_key_event_reads_credentials_only_and_leaves_entitlement_findings_alone(account: EventAccount) -> None:
+    """alice holds an unapproved policy (excess-entitlement raised by its AttachUserPolicy event); then she gets a
+    new, unregistered key. The CreateAccessKey event reads her login profile and keys but none of her policies or
+    groups, raises the key's unregistered-identity, and neither resolves nor re-reads the entitlement finding."""
+    account.iam.create_user(UserName="alice")
+    account.sandbox.register_user("alice", managed_policies=())
+    account.sandbox.policy("admin-ish")
+    account.iam.attach_user_policy(UserName="alice", PolicyArn=policy_arn("admin-ish"))
+    account.send("iam.AttachUserPolicy", user="alice", policy_arn=policy_arn("admin-ish"))
+    assert account.state_of("excess-entitlement", "user#alice") == "ACTIVE"
+
+    key = account.iam.create_access_key(UserName="alice")["AccessKey"]["AccessKeyId"]
+    _, result = account.send("iam.CreateAccessKey", user="alice", key_id=key)
+
+    assert result["status"] == "evaluated", result
+    assert account.state_of("unregistered-identity", f"access_key#{key}") == "ACTIVE"
+    assert account.state_of("excess-entitlement", "user#alice") == "ACTIVE"
+    listed = {"iam.ListAttachedUserPolicies", "iam.ListGroupsForUser", "iam.ListUserPolicies"}
+    assert not listed & set(account.last.calls), account.last.calls
+    assert {"iam.ListAccessKeys", "iam.GetLoginProfile"} <= set(account.last.calls)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from driftline.domain.drift import PRINCIPAL_DRIFTS, DriftType, RevocationState
+from driftline.domain.drift import CREDENTIAL_DRIFTS, DriftType, RevocationState
+from driftline.domain.observed import Facet
 from driftline.domain.settings import CompareSettings, Exclusions
 from tests.unit.domain.builders import (
     days_ago,
@@ -161,7 +162,7 @@ def test_observation_without_credentials_judges_only_what_principals_show() -> N
             observed_user("carol"),
         ],
         scope=[ref("user#alice"), ref("user#bob"), ref("user#carol")],
-    ).model_copy(update={"without_credentials": True})
+    ).model_copy(update={"facets": frozenset({Facet.ENTITLEMENTS})})
     entries = [
         user_entry("alice", managed_policies=[], expires_at=days_ago(1)),
         key_entry(key_id(1), "alice"),
@@ -174,7 +175,7 @@ def test_observation_without_credentials_judges_only_what_principals_show() -> N
         (DriftType.EXCESS_ENTITLEMENT, "user#alice"),
         (DriftType.UNREGISTERED_IDENTITY, "user#bob"),
     ]
-    assert result.judged == PRINCIPAL_DRIFTS
+    assert result.judged == frozenset(DriftType) - CREDENTIAL_DRIFTS
     assert result.revocations == ()
     assert not result.judges(DriftType.EXPIRED_BUT_ACTIVE)
     assert not inv.covers(ref(f"access_key#{key_id(1)}"), "alice")
