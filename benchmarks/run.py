@@ -2,7 +2,8 @@
 
 For each size: seed the account, then run the real ``driftline scan`` command as a separate process three times —
 first run (cold key cache), quiet re-run (nothing changed), one-change re-run (one new access key) — and record wall
-time, the process's peak memory, and every AWS call by operation (counted by botocore's event hook in the scan).
+time, the process's own CPU time and peak memory, and every AWS call by operation (counted by botocore's event hook
+in the scan), Security Hub imports included (the scan runs with ``--publish``).
 Results print as a table and are written to benchmarks/results/reconcile.json.
 """
 
@@ -49,6 +50,7 @@ def _scan(endpoint: str) -> dict[str, Any]:
         endpoint,
         "--format",
         "json",
+        "--publish",
         "--account-id",
         "123456789012",
     ]
@@ -76,6 +78,7 @@ def _scan(endpoint: str) -> dict[str, Any]:
         "by_type": summary["by_type"],
         "calls_total": sum(calls.values()),
         "iam_calls": sum(v for k, v in calls.items() if k.startswith("iam.")),
+        "securityhub_imports": calls.get("securityhub.BatchImportFindings", 0),
         "calls": calls,
     }
 
@@ -94,6 +97,7 @@ def bench_size(endpoint: str, size: int) -> dict[str, Any]:
     dynamodb = session.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
     iam = session.client("iam", endpoint_url=endpoint, region_name="us-east-1")
     create_tables(dynamodb, REGISTRY, STATE)
+    session.client("securityhub", endpoint_url=endpoint, region_name="us-east-1").enable_security_hub()
     items = registry_items(seeded.entries)
     for start in range(0, len(items), 25):
         dynamodb.batch_write_item(
@@ -124,7 +128,7 @@ def bench_size(endpoint: str, size: int) -> dict[str, Any]:
 def print_table(rows: list[dict[str, Any]]) -> None:
     head = (
         f"{'users':>6} {'identities':>10} {'run':<10} {'wall s':>7} {'CPU s':>6} {'RSS MB':>7} "
-        f"{'IAM calls':>9} {'all calls':>9} {'drifts':>6}"
+        f"{'IAM calls':>9} {'all calls':>9} {'SH imports':>10} {'drifts':>6}"
     )
     print(head)
     print("-" * len(head))
@@ -134,7 +138,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             print(
                 f"{row['users']:>6} {row['identities']:>10} {run:<10} {r['wall_s']:>7} {r['cpu_s']:>6} "
                 f"{r['peak_rss_mb']!s:>7} "
-                f"{r['iam_calls']:>9} {r['calls_total']:>9} {r['drifts']:>6}"
+                f"{r['iam_calls']:>9} {r['calls_total']:>9} {r['securityhub_imports']:>10} {r['drifts']:>6}"
             )
         print(f"{'':>6} quiet-run IAM budget (1 per 100 identities + 10): {row['quiet_iam_budget']}")
 
