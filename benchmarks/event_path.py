@@ -106,6 +106,7 @@ class Account:
     keys: dict[str, list[str]] = field(default_factory=dict)  # user -> key ids
     inactive: set[str] = field(default_factory=set)
     revoked_keys: list[tuple[str, str]] = field(default_factory=list)  # (user, key)
+    roles: int = 100
     delivered: list[dict[str, Any]] = field(default_factory=list)
     counter: int = 0
 
@@ -171,7 +172,7 @@ def _create_role(acct: Account) -> tuple[str, dict[str, object]]:
 
 
 def _attach_role_policy(acct: Account) -> tuple[str, dict[str, object]]:
-    role, arn = f"role-{acct.rng.randrange(100):05d}", _policy(acct.rng.randrange(20))
+    role, arn = f"role-{acct.rng.randrange(acct.roles):05d}", _policy(acct.rng.randrange(20))
     acct.iam.attach_role_policy(RoleName=role, PolicyArn=arn)
     return "iam.AttachRolePolicy", {"role": role, "policy_arn": arn}
 
@@ -184,6 +185,8 @@ def _attach_group_policy(acct: Account) -> tuple[str, dict[str, object]]:
 
 def _revoked_key_used(acct: Account) -> tuple[str, dict[str, object]]:
     """No change: a revoked (still active) key signs a harmless call."""
+    if not acct.revoked_keys:  # a small account may have none: a plain tag change instead
+        return "iam.TagUser", {"user": acct.user()}
     user, key = acct.rng.choice(acct.revoked_keys)
     return "iam.TagUser", {"user": user, "caller": user, "caller_key": key}
 
@@ -305,7 +308,7 @@ def run(users: int, events: int, cold_events: int, rng_seed: int) -> dict[str, A
                 RequestItems={REGISTRY: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
             )
         setup.client("securityhub").enable_security_hub()
-        acct = Account(iam=iam, rng=rng)
+        acct = Account(iam=iam, rng=rng, roles=seeded.roles)
         for entry in seeded.entries:
             if entry.kind.value == "access_key" and entry.user:
                 acct.keys.setdefault(entry.user, []).append(entry.name)
@@ -405,6 +408,7 @@ def print_table(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON results")
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument(
@@ -418,9 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     outcome = run(args.users, args.events, args.cold_events, args.seed)
     result = report(args.users, args.events, outcome)
     print_table(result)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "event_path.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten: {RESULTS / 'event_path.json'}")
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "event_path.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten: {args.results / 'event_path.json'}")
     return 0
 
 

@@ -248,14 +248,15 @@ def print_table(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON results")
     parser.add_argument("--size", type=int, default=10_000, help="registry entries (default 10,000)")
     args = parser.parse_args(argv)
     os.environ.update(ENV)
     with tempfile.TemporaryDirectory() as tmp, moto_server() as endpoint:
         result = bench(endpoint, args.size, Path(tmp))
     print_table(result)
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "registry_import.json"
+    args.results.mkdir(parents=True, exist_ok=True)
+    path = args.results / "registry_import.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwritten: {path}")
     return 0

@@ -145,6 +145,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON results")
     parser.add_argument("--sizes", default="100,1000,5000", help="comma-separated user counts")
     args = parser.parse_args(argv)
     os.environ.update(ENV)
@@ -154,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(bench_size(endpoint, size))
             print(f"size {size}: done", file=sys.stderr)
     print_table(rows)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "reconcile.json").write_text(json.dumps(rows, indent=2))
-    print(f"\nwritten: {RESULTS / 'reconcile.json'}")
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "reconcile.json").write_text(json.dumps(rows, indent=2))
+    print(f"\nwritten: {args.results / 'reconcile.json'}")
     return 0
 
 

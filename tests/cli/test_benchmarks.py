@@ -1,0 +1,66 @@
+"""Smoke runs of ``make bench`` at a tiny size, so the benchmarks cannot rot between the runs the README quotes.
+
+Each runs the real benchmark (moto server on loopback, the real ``driftline scan`` process, the real handler) and
+checks the figures it writes: targets that must hold at any size, not timings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks import event_path, registry_import
+from benchmarks import run as reconcile_bench
+from driftline.settings import get_settings
+from tests.cli.conftest import reset_moto
+
+
+@pytest.fixture(autouse=True)
+def _isolated() -> Iterator[None]:
+    """The benchmarks set variables in the environment (credentials, the handler's tables) and leave moto state:
+    the environment and the cached settings are put back exactly, and moto is reset, for the tests that follow."""
+    before = dict(os.environ)
+    reset_moto()
+    yield
+    os.environ.clear()
+    os.environ.update(before)
+    get_settings.cache_clear()
+    reset_moto()
+
+
+def test_reconcile_benchmark_at_100_users(tmp_path: Path) -> None:
+    """100 users: the first run imports findings, the quiet re-run stays within the IAM budget (one call per 100
+    identities + 10) with no Security Hub import, the one-change run finds the new user and key."""
+    assert reconcile_bench.main(["--sizes", "100", "--results", str(tmp_path)]) == 0
+
+    (row,) = json.loads((tmp_path / "reconcile.json").read_text())
+    assert row["first"]["securityhub_imports"] >= 1 and row["first"]["drifts"] > 0
+    assert row["quiet"]["iam_calls"] <= row["quiet_iam_budget"]
+    assert row["quiet"]["securityhub_imports"] == 0
+    assert row["one_change"]["drifts"] == row["quiet"]["drifts"] + 2
+    assert row["first"]["cpu_s"] > 0 and row["first"]["peak_rss_mb"] > 0
+
+
+def test_event_path_benchmark_at_20_users(tmp_path: Path) -> None:
+    """30 events on 20 users: every first delivery is evaluated, a redelivery costs one call (the idempotency
+    record), and the typical event stays a handful of calls."""
+    assert event_path.main(["--users", "20", "--events", "30", "--cold-events", "1", "--results", str(tmp_path)]) == 0
+
+    result = json.loads((tmp_path / "event_path.json").read_text())
+    assert set(result["statuses"]) == {"evaluated"}
+    assert result["by_event"]["Redelivery"]["aws_calls"]["max"] == 1
+    assert result["overall"]["aws_calls"]["p50"] <= 16
+
+
+def test_registry_import_benchmark_at_200_entries(tmp_path: Path) -> None:
+    """200 entries: validation and the first import see all 200; the no-op re-import writes nothing."""
+    assert registry_import.main(["--size", "200", "--results", str(tmp_path)]) == 0
+
+    steps = json.loads((tmp_path / "registry_import.json").read_text())["steps"]
+    assert steps["validate"]["summary"][0].endswith(": 200 valid entries for account 123456789012")
+    assert steps["import"]["summary"][0] == "200 added, 0 changed, 0 unchanged, 0 removed"
+    assert steps["reimport"]["summary"][-1] == "nothing to write"
