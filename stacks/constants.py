@@ -137,7 +137,7 @@ IAM_ROLE_READ_ACTIONS: Final[tuple[str, ...]] = (
     "iam:GetRolePolicy",
 )
 IAM_GROUP_READ_ACTIONS: Final[tuple[str, ...]] = ("iam:GetGroup",)
-REGISTRY_READ_ACTIONS: Final[tuple[str, ...]] = ("dynamodb:GetItem", "dynamodb:Query")
+REGISTRY_READ_ACTIONS: Final[tuple[str, ...]] = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
 # What a DynamoDB stream event source mapping needs on the stream (AWS DynamoDB developer guide's example policy).
 REGISTRY_STREAM_READ_ACTIONS: Final[tuple[str, ...]] = (
     "dynamodb:DescribeStream",

@@ -50,7 +50,7 @@ STATE_ACTIONS = {
     "dynamodb:Query",
     "dynamodb:BatchWriteItem",
 }
-REGISTRY_ACTIONS = {"dynamodb:GetItem", "dynamodb:Query"}
+REGISTRY_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 ENFORCE_ACTIONS = {"iam:UpdateAccessKey", "iam:DeleteLoginProfile", "iam:PutUserPolicy", "iam:PutRolePolicy"}
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}

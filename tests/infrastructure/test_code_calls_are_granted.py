@@ -1,0 +1,128 @@
+"""Every AWS operation the functions' code calls is an action their roles are granted.
+
+moto does not enforce IAM, so a new call in an adapter (a BatchGetItem, a paginator) passes every other test and
+fails with AccessDenied only once deployed. This test reads the adapters' source (and Powertools' idempotency
+store, which writes the state table for the event function), turns each boto3 method and paginator into its API
+action with botocore's own mapping, and checks it against the action lists the stack grants (``stacks.constants``;
+``test_permissions`` checks that the template renders exactly those lists).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from collections.abc import Iterable
+from types import ModuleType
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb as idempotency_store
+
+from driftline.adapters import (
+    credential_report,
+    enforcer,
+    finding_state,
+    iam_account,
+    iam_identity,
+    key_cache,
+    ledger,
+    registry,
+    securityhub,
+)
+from stacks import constants
+
+
+def _api_names(service: str) -> dict[str, str]:
+    client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    return dict(client.meta.method_to_api_mapping)
+
+
+def _calls(source: str, receivers: set[str], class_name: str | None = None) -> set[str]:
+    """boto3 method names called on ``receivers`` (``self._db``, ``iam``…) and paginator names, in the module or
+    in one class of it."""
+    tree: ast.AST = ast.parse(source)
+    if class_name is not None:
+        tree = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == class_name)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        receiver = ast.unparse(node.func.value)
+        if receiver not in receivers:
+            continue
+        if node.func.attr == "get_paginator" and node.args and isinstance(node.args[0], ast.Constant):
+            found.add(str(node.args[0].value))
+        elif not node.func.attr.startswith("_") and node.func.attr not in {"meta", "exceptions"}:
+            found.add(node.func.attr)
+    return found
+
+
+def _actions(service: str, methods: Iterable[str]) -> set[str]:
+    names = _api_names(service)
+    unknown = sorted(m for m in methods if m not in names)
+    assert not unknown, f"not {service} operations: {unknown}"
+    return {f"{service}:{names[m]}" for m in methods}
+
+
+def _of(module: ModuleType, receivers: set[str], class_name: str | None = None) -> set[str]:
+    return _calls(inspect.getsource(module), receivers, class_name)
+
+
+@pytest.mark.parametrize(
+    ("what", "service", "methods", "granted"),
+    [
+        (
+            "registry reads (DynamoRegistry)",
+            "dynamodb",
+            lambda: _of(registry, {"self._db"}, "DynamoRegistry"),
+            constants.REGISTRY_READ_ACTIONS,
+        ),
+        (
+            "state table (finding states, ledger, key cache, Powertools idempotency)",
+            "dynamodb",
+            lambda: (
+                _of(finding_state, {"self._db"})
+                | _of(ledger, {"self._db"})
+                | _of(key_cache, {"self._db"})
+                | _of(idempotency_store, {"self.client"})
+            ),
+            constants.STATE_READ_WRITE_ACTIONS,
+        ),
+        (
+            "IAM reads (account, identities, credential report)",
+            "iam",
+            lambda: (
+                _of(iam_account, {"self._iam"}) | _of(iam_identity, {"self._iam"}) | _of(credential_report, {"iam"})
+            ),
+            constants.IAM_ACCOUNT_READ_ACTIONS
+            + constants.IAM_USER_READ_ACTIONS
+            + constants.IAM_ROLE_READ_ACTIONS
+            + constants.IAM_GROUP_READ_ACTIONS,
+        ),
+        ("enforcement (enforce mode)", "iam", lambda: _of(enforcer, {"self._iam"}), constants.ENFORCE_ACTIONS),
+        (
+            "Security Hub import",
+            "securityhub",
+            lambda: _of(securityhub, {"self._client"}),
+            constants.SECURITY_HUB_IMPORT_ACTIONS,
+        ),
+    ],
+    ids=["registry", "state", "iam-reads", "enforce", "securityhub"],
+)
+def test_every_call_in_the_code_is_granted(what: str, service: str, methods: object, granted: tuple[str, ...]) -> None:
+    """The actions of ``what``'s calls (read from source) must all be in the granted list, and the scan must find
+    calls at all (a renamed receiver would otherwise make this test pass vacuously)."""
+    assert callable(methods)
+    called = _actions(service, methods())
+
+    assert called, f"no {service} calls found for {what}: has the client attribute been renamed?"
+    assert called <= set(granted), f"{what} calls actions its role lacks: {sorted(called - set(granted))}"
+
+
+def test_the_scan_sees_a_missing_grant() -> None:
+    """The check itself can fail: the registry's batch read is a call the scan finds, so a grant without
+    dynamodb:BatchGetItem would be reported."""
+    called = _actions("dynamodb", _of(registry, {"self._db"}, "DynamoRegistry"))
+
+    assert "dynamodb:BatchGetItem" in called
+    assert not called <= {"dynamodb:GetItem", "dynamodb:Query"}
