@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from benchmarks.run import ENV, REGISTRY, STATE
 from driftline.cli.registry_file import dump_registry
 from driftline.cli.sandbox import DEFAULT_ACCOUNT, create_tables, moto_server
 from driftline.domain.registry import RegistryEntry, RegistrySnapshot
@@ -40,15 +41,7 @@ from driftline.domain.registry import RegistryEntry, RegistrySnapshot
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-REGISTRY, STATE = "bench-registry", "bench-state"
 RESULTS = Path(__file__).parent / "results"
-ENV = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 POLICIES = [f"arn:aws:iam::aws:policy/Bench{i}" for i in range(20)] + [
     f"arn:aws:iam::{DEFAULT_ACCOUNT}:policy/app-{i}" for i in range(20)
 ]

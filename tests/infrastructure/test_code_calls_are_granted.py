@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb as 
 
 from driftline.adapters import (
     credential_report,
+    dynamo_batch,
     enforcer,
     finding_state,
     iam_account,
@@ -37,14 +38,24 @@ def _api_names(service: str) -> dict[str, str]:
     return dict(client.meta.method_to_api_mapping)
 
 
+def _batch_helpers() -> dict[str, set[str]]:
+    """The boto3 methods each ``adapters.dynamo_batch`` helper calls on its ``db`` argument."""
+    tree = ast.parse(inspect.getsource(dynamo_batch))
+    return {fn.name: _calls(ast.unparse(fn), {"db"}) for fn in tree.body if isinstance(fn, ast.FunctionDef)}
+
+
 def _calls(source: str, receivers: set[str], class_name: str | None = None) -> set[str]:
-    """boto3 method names called on ``receivers`` (``self._db``, ``iam``…) and paginator names, in the module or
-    in one class of it."""
+    """boto3 method names called on ``receivers`` (``self._db``, ``iam``…), paginator names, and the methods of the
+    ``dynamo_batch`` helpers called, in the module or in one class of it."""
     tree: ast.AST = ast.parse(source)
     if class_name is not None:
         tree = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == class_name)
+    helpers = _batch_helpers() if "db" not in receivers else {}
     found: set[str] = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
+            found |= helpers[node.func.id]
+            continue
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         receiver = ast.unparse(node.func.value)

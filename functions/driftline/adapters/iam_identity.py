@@ -179,7 +179,9 @@ class IdentityReads:
         for name in sorted({r.name for r in scope if r.kind is Kind.USER}):
             read_user(name)
         # A key the users just read do not hold (the event named no user, or the wrong one): ask IAM whose it is.
-        for ref in sorted((r for r in scope if r.kind is Kind.ACCESS_KEY and r.name not in keys), key=str):
+        # Without credentials, keys are outside the observation: no owner to look for.
+        unheld = [r for r in scope if r.kind is Kind.ACCESS_KEY and r.name not in keys and Facet.CREDENTIALS in facets]
+        for ref in sorted(unheld, key=str):
             if (owner := self.key_owner(ref.name)) and owner not in users:
                 read_user(owner)
         for ref in scope:

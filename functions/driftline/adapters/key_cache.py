@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from driftline.adapters.dynamo_batch import MAX_ROUNDS, write_all
 from driftline.domain.errors import StateStoreError
 from driftline.ports import KnownKey
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BATCH = 25  # BatchWriteItem's limit
-MAX_ROUNDS = 8
 
 
 class DynamoKeyCache:
@@ -79,17 +79,12 @@ class DynamoKeyCache:
             self._write(requests[start : start + BATCH])
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
-        pending = batch
-        for attempt in range(MAX_ROUNDS):
-            try:
-                answer = self._db.batch_write_item(RequestItems={self._table: pending})  # type: ignore[dict-item]
-            except (ClientError, BotoCoreError) as exc:
-                raise StateStoreError(f"writing the key cache to {self._table} failed: {exc}") from exc
-            pending = [dict(r) for r in answer.get("UnprocessedItems", {}).get(self._table, [])]
-            if not pending:
-                return
-            self._sleep(min(0.05 * 2**attempt, 2.0))
-        raise StateStoreError(f"{len(pending)} key cache item(s) stayed unprocessed after {MAX_ROUNDS} rounds")
+        try:
+            left = write_all(self._db, self._table, batch, sleep=self._sleep)
+        except (ClientError, BotoCoreError) as exc:
+            raise StateStoreError(f"writing the key cache to {self._table} failed: {exc}") from exc
+        if left:
+            raise StateStoreError(f"{left} key cache item(s) stayed unprocessed after {MAX_ROUNDS} rounds")
 
 
 def _key_item(key: KnownKey) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from driftline.adapters.dynamo_batch import get_all
 from driftline.domain.errors import RegistryError, VersionConflict
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
@@ -109,20 +110,13 @@ class DynamoRegistry:
         return found
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
         try:
-            for round_ in range(MAX_BATCH_ROUNDS):
-                answer = self._db.batch_get_item(RequestItems=request)
-                items.extend(answer.get("Responses", {}).get(self.table_name, []))
-                request = dict(answer.get("UnprocessedKeys") or {})
-                if not request:
-                    return items
-                self._sleep(min(0.05 * 2**round_, 2.0))
+            items, left = get_all(self._db, self.table_name, keys, sleep=self._sleep, rounds=MAX_BATCH_ROUNDS)
         except (ClientError, BotoCoreError) as exc:
             raise RegistryError(f"reading entries from {self.table_name} failed: {_describe(exc)}") from exc
-        left = len(request[self.table_name]["Keys"])
-        raise RegistryError(f"reading entries from {self.table_name}: {left} keys still unprocessed, try again")
+        if left:
+            raise RegistryError(f"reading entries from {self.table_name}: {left} keys still unprocessed, try again")
+        return items
 
     def get(self, account_id: str, ref: IdentityRef) -> RegistryEntry | None:
         try:

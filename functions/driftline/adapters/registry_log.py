@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
+from driftline.adapters.dynamo_batch import MAX_ROUNDS, write_all
 from driftline.adapters.registry import from_item, to_item
 from driftline.domain.errors import RegistryError, VersionConflict
 from driftline.domain.identity import IdentityRef
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BATCH = 25  # BatchWriteItem's limit
-MAX_ROUNDS = 8
 
 
 class Change(BaseModel):
@@ -110,18 +110,13 @@ class RegistryLog:
     def _batch(self, items: list[dict[str, Any]]) -> None:
         """BatchWriteItem puts in 25s, retrying what DynamoDB hands back unprocessed."""
         for start in range(0, len(items), BATCH):
-            pending: list[dict[str, Any]] = [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH]]
-            for attempt in range(MAX_ROUNDS):
-                try:
-                    answer = self._db.batch_write_item(RequestItems={self._table: pending})  # type: ignore[dict-item]
-                except (ClientError, BotoCoreError) as exc:
-                    raise RegistryError(f"writing the registry failed: {exc}") from exc
-                pending = [dict(r) for r in answer.get("UnprocessedItems", {}).get(self._table, [])]
-                if not pending:
-                    break
-                self._sleep(min(0.05 * 2**attempt, 2.0))
-            else:
-                raise RegistryError(f"{len(pending)} registry item(s) stayed unprocessed after {MAX_ROUNDS} rounds")
+            requests = [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH]]
+            try:
+                left = write_all(self._db, self._table, requests, sleep=self._sleep)
+            except (ClientError, BotoCoreError) as exc:
+                raise RegistryError(f"writing the registry failed: {exc}") from exc
+            if left:
+                raise RegistryError(f"{left} registry item(s) stayed unprocessed after {MAX_ROUNDS} rounds")
 
     def apply(
         self,

@@ -171,11 +171,8 @@ def _recredit(record: LedgerRecord, evidence: Enforcement | None, now: datetime)
 def just_enforced(record: LedgerRecord) -> bool:
     """Whether the record's latest change was its move into enforced (a re-credit, say, is not): the moment to count
     its time to enforce, once per enforcement."""
-    if not record.history:
-        return False
-    _, _, text = record.history[-1].partition(" ")
-    before, arrow, after = text.partition(" -> ")
-    return bool(arrow) and before in _STATES and after == LedgerState.ENFORCED.value
+    move = _move(record.history[-1]) if record.history else None
+    return move is not None and move[2] == LedgerState.ENFORCED.value
 
 
 def _described(how: Enforcement) -> str:
@@ -187,13 +184,20 @@ def _last_move(
 ) -> datetime | None:
     """When the record last moved into (or out of) a state, from its history; None if it never did."""
     for line in reversed(record.history):
-        stamp, _, text = line.partition(" ")
-        before, arrow, after = text.partition(" -> ")
-        if not arrow or before not in _STATES or after not in _STATES:
+        move = _move(line)
+        if move is None:
             continue  # "opened", a re-credit
+        stamp, before, after = move
         if (into is None or after == into.value) and (out_of is None or before == out_of.value):
             return datetime.fromisoformat(stamp)
     return None
+
+
+def _move(line: str) -> tuple[str, str, str] | None:
+    """(time, from, to) of a history line "<time> <from> -> <to>"; None for any other line."""
+    stamp, _, text = line.partition(" ")
+    before, arrow, after = text.partition(" -> ")
+    return (stamp, before, after) if arrow and before in _STATES and after in _STATES else None
 
 
 def _own_action(record: LedgerRecord) -> Enforcement | None:

@@ -116,12 +116,13 @@ def plan(
             finding=finding,
         )
         planned.append(Planned(finding=finding, state=state, reason=reason))
+    judged_values = None if judged is None else {t.value for t in judged}
     for fid, previous in sorted(states.items()):
         if fid in current or previous.record_state != "ACTIVE":
             continue
         if not inventory.covers(previous.ref, previous.user):
             continue  # this evaluation did not look at that identity: it cannot say the drift ended
-        if judged is not None and previous.drift_type not in {t.value for t in judged}:
+        if judged_values is not None and previous.drift_type not in judged_values:
             continue  # nor at what this drift is about (e.g. the keys, on an entitlement-only read)
         updated = _next_update(now, previous)
         finding = archived(previous.finding, updated_at=updated)

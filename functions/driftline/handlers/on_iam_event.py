@@ -67,7 +67,7 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
     rule = events.EVENT_RULES[detail.eventName]
     # An event re-reads only what it could change of a user (its rule's facets), unless someone revoked is involved:
     # then everything, as the ledger and the revoked-credential-used check need the whole identity.
-    revoked_involved = bool(used) or any(_revoked(registry, wiring.account_id, r) for r in refs)
+    revoked_involved = any(_revoked(registry, wiring.account_id, r) for r in refs)  # revoked callers included
     evidence = {r.key: events.enforcement_evidence(detail) for r in refs} if rule.enforcing else {}
     evaluation = evaluate_identities(
         wiring.account_id,

@@ -9,7 +9,16 @@ from itertools import permutations
 import pytest
 
 from driftline.domain.drift import RevocationState
-from driftline.domain.ledger import LedgerState, advance, cancel, just_enforced, log_action, open_record
+from driftline.domain.ledger import (
+    Enforcement,
+    LedgerRecord,
+    LedgerState,
+    advance,
+    cancel,
+    just_enforced,
+    log_action,
+    open_record,
+)
 from tests.unit.revocations.support import (
     ACCOUNT,
     ENFORCED,
@@ -350,20 +359,24 @@ def test_regressed_record_is_credited_to_driftlines_new_steps_only() -> None:
     assert again.seconds_to_enforce == 6 * 3600.0
 
 
-def test_late_event_recredits_the_enforcement_it_completed() -> None:
-    """Enforced by an event at +2 h (seen at +3 h); an event at +2 h 40 s arrives later: the record must be
-    re-credited to it (seconds from the request to it), stay enforced with one history line added, and then ignore
-    the same event again and the older one."""
-    # Given a record credited to the first-processed event
+def _enforced_then_recredited() -> tuple[Enforcement, Enforcement, LedgerRecord, LedgerRecord | None]:
+    """A record enforced by an event at +2 h (seen at +3 h), then the event at +2 h 40 s that completed the
+    enforcement arriving at +3 h 1 min: (first event, completing event, enforced record, what advance made of it)."""
     first, completing = (
         cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"),
         cloudtrail(REVOKED_AT + 2 * HOUR + 40 * SECOND, "ev-2"),
     )
     enforced = advance(unenforced(), check(ENFORCED), REVOKED_AT + 3 * HOUR, first)
     assert enforced is not None
+    return first, completing, enforced, advance(enforced, check(ENFORCED), REVOKED_AT + 3 * HOUR + MINUTE, completing)
 
-    # When the later event arrives afterwards
-    recredited = advance(enforced, check(ENFORCED), REVOKED_AT + 3 * HOUR + MINUTE, completing)
+
+def test_late_event_recredits_the_enforcement_it_completed() -> None:
+    """Enforced by an event at +2 h (seen at +3 h); an event at +2 h 40 s arrives later: the record must be
+    re-credited to it (seconds from the request to it), stay enforced with one history line added, and then ignore
+    the same event again and the older one."""
+    # Given a record credited to the first-processed event, When the later event arrives afterwards
+    first, completing, enforced, recredited = _enforced_then_recredited()
 
     # Then it is the evidence, and nothing else about the record moved
     assert recredited is not None
@@ -461,13 +474,7 @@ def test_recredit_window_is_the_latest_enforcement() -> None:
 def test_time_to_enforce_is_counted_on_the_move_into_enforced_only() -> None:
     """``just_enforced`` gates the TimeToEnforceSeconds metric: true right after the move into enforced, false after a
     re-credit of the same enforcement (one data point per enforcement), false for a record still unenforced."""
-    first, completing = (
-        cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"),
-        cloudtrail(REVOKED_AT + 2 * HOUR + 40 * SECOND, "ev-2"),
-    )
-    enforced = advance(unenforced(), check(ENFORCED), REVOKED_AT + 3 * HOUR, first)
-    assert enforced is not None
-    recredited = advance(enforced, check(ENFORCED), REVOKED_AT + 3 * HOUR + MINUTE, completing)
+    _, _, enforced, recredited = _enforced_then_recredited()
     assert recredited is not None
 
     assert just_enforced(enforced) is True
