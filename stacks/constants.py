@@ -104,6 +104,8 @@ ENV_CREDENTIAL_REPORT_WAIT_SECONDS: Final = "DRIFTLINE_CREDENTIAL_REPORT_WAIT_SE
 ENV_PUBLISH_FINDINGS: Final = "DRIFTLINE_PUBLISH_FINDINGS"
 ENV_MODE: Final = "DRIFTLINE_MODE"
 ENV_BREAK_GLASS_PRINCIPALS: Final = "DRIFTLINE_BREAK_GLASS_PRINCIPALS"
+ENV_DENY_POLICY_ARN: Final = "DRIFTLINE_DENY_POLICY_ARN"
+ENV_RECONCILE_FUNCTION: Final = "DRIFTLINE_RECONCILE_FUNCTION"
 
 # --- DynamoDB ---------------------------------------------------------------------------------------------------
 PARTITION_KEY: Final = "pk"  # the AWS account id
@@ -129,6 +131,10 @@ IAM_USER_READ_ACTIONS: Final[tuple[str, ...]] = (
     "iam:ListUserPolicies",
     "iam:GetUserPolicy",
     "iam:ListGroupsForUser",
+    # other credentials of revoked and expired users (adapters/iam_access.py)
+    "iam:ListSSHPublicKeys",
+    "iam:ListServiceSpecificCredentials",
+    "iam:ListSigningCertificates",
 )
 IAM_ROLE_READ_ACTIONS: Final[tuple[str, ...]] = (
     "iam:GetRole",
@@ -137,6 +143,8 @@ IAM_ROLE_READ_ACTIONS: Final[tuple[str, ...]] = (
     "iam:GetRolePolicy",
 )
 IAM_GROUP_READ_ACTIONS: Final[tuple[str, ...]] = ("iam:GetGroup",)
+# Documents of managed policies and boundaries held by revoked or expired identities: does one deny everything?
+IAM_POLICY_READ_ACTIONS: Final[tuple[str, ...]] = ("iam:GetPolicy", "iam:GetPolicyVersion")
 REGISTRY_READ_ACTIONS: Final[tuple[str, ...]] = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
 # What a DynamoDB stream event source mapping needs on the stream (AWS DynamoDB developer guide's example policy).
 REGISTRY_STREAM_READ_ACTIONS: Final[tuple[str, ...]] = (
@@ -155,10 +163,23 @@ STATE_READ_WRITE_ACTIONS: Final[tuple[str, ...]] = (
 )
 LOG_WRITE_ACTIONS: Final[tuple[str, ...]] = ("logs:CreateLogStream", "logs:PutLogEvents")
 SECURITY_HUB_IMPORT_ACTIONS: Final[tuple[str, ...]] = ("securityhub:BatchImportFindings",)
-# Enforce mode only, reconcile function only (domain/enforcement.py, adapters/enforcer.py): every step is reversible.
-ENFORCE_USER_ACTIONS: Final[tuple[str, ...]] = ("iam:UpdateAccessKey", "iam:DeleteLoginProfile", "iam:PutUserPolicy")
-ENFORCE_ROLE_ACTIONS: Final[tuple[str, ...]] = ("iam:PutRolePolicy",)
-ENFORCE_ACTIONS: Final[tuple[str, ...]] = ENFORCE_USER_ACTIONS + ENFORCE_ROLE_ACTIONS
+# Enforce mode only, reconcile function only (domain/enforcement.py, adapters/enforcer.py): every step is reversible,
+# none deletes anything, and the only policy the role can attach or set as a boundary is the stack's own
+# deny-everything policy (an iam:PolicyARN / iam:PermissionsBoundary condition): no policy document of its choosing.
+ENFORCE_CREDENTIAL_ACTIONS: Final[tuple[str, ...]] = (
+    "iam:UpdateAccessKey",
+    "iam:UpdateSSHPublicKey",
+    "iam:UpdateServiceSpecificCredential",
+    "iam:UpdateSigningCertificate",
+)
+ENFORCE_ATTACH_ACTIONS: Final[tuple[str, ...]] = ("iam:AttachUserPolicy", "iam:AttachRolePolicy")
+ENFORCE_BOUNDARY_ACTIONS: Final[tuple[str, ...]] = ("iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary")
+ENFORCE_ACTIONS: Final[tuple[str, ...]] = ENFORCE_CREDENTIAL_ACTIONS + ENFORCE_ATTACH_ACTIONS + ENFORCE_BOUNDARY_ACTIONS
+# The deny-everything managed policy (domain/enforcement.py DENY_POLICY_NAME / DENY_POLICY_PATH) and where the stack
+# publishes the break-glass list for the CLI (cli/account.py BREAK_GLASS_PARAMETER).
+DENY_POLICY_NAME: Final = "DriftlineRevoked"
+DENY_POLICY_PATH: Final = "/driftline/"
+BREAK_GLASS_PARAMETER: Final = "/driftline/break-glass-principals"
 # Principals the enforcement policy denies explicitly, whatever the code decides (ARN resource paths after
 # "arn:<partition>:iam::<account>:"). IAM ARN wildcards match across "/", so "role/aws-service-role/*" covers every
 # service-linked role. Break-glass names and the configured exclusions are added per deployment.
@@ -168,6 +189,11 @@ PROTECTED_RESOURCE_PATHS: Final[tuple[str, ...]] = (
     "role/cdk-*",  # CDK bootstrap roles (every qualifier)
     "role/Driftline*",  # driftline's own roles (CloudFormation prefixes them with the stack name)
     "user/Driftline*",
+    # the account's administrative and deployment roles (domain/enforcement.py ADMIN_ROLE_PATTERNS)
+    "role/OrganizationAccountAccessRole",
+    "role/AWSControlTowerExecution",
+    "role/AWSCloudFormationStackSetExecutionRole",
+    "role/stacksets-exec-*",
 )
 
 # --- Metrics (functions/driftline/handlers/report.py, observability.py) -------------------------------------------

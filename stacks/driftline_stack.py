@@ -13,6 +13,7 @@ from constructs import Construct
 from stacks.config import DriftlineConfig
 from stacks.constants import APP_TAGS, STACK_DESCRIPTION
 from stacks.constructs.detection import Detection
+from stacks.constructs.enforcement import EnforcementResources
 from stacks.constructs.environment import runtime_environment
 from stacks.constructs.function import DriftlineFunction
 from stacks.constructs.iam_events import IamEvents
@@ -44,12 +45,26 @@ class DriftlineStack(Stack):
         self.config = config
         self.registry = RegistryTable(self, "RegistryTable", config=config)
         self.state = StateTable(self, "StateTable")
+        self.enforcement = EnforcementResources(self, "Enforcement", config=config)
+        deny_policy_arn = self.enforcement.deny_policy.managed_policy_arn
         environment = runtime_environment(
-            config, registry_table=self.registry.reference, state_table=self.state.table.table_name
+            config,
+            registry_table=self.registry.reference,
+            state_table=self.state.table.table_name,
+            deny_policy_arn=deny_policy_arn,
         )
         tables = {"registry_table_arn": self.registry.table_arn, "state_table_arn": self.state.table.table_arn}
-        self.detection = Detection(self, "Detection", config=config, environment=environment, **tables)
-        self.iam_events = IamEvents(self, "IamEvents", config=config, environment=environment, **tables)
+        self.detection = Detection(
+            self, "Detection", config=config, environment=environment, deny_policy_arn=deny_policy_arn, **tables
+        )
+        self.iam_events = IamEvents(
+            self,
+            "IamEvents",
+            config=config,
+            environment=environment,
+            reconcile=self.detection.reconcile,
+            **tables,
+        )
         self.registry_changes = RegistryChanges(
             self,
             "RegistryChanges",

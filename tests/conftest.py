@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from driftline.cli.sandbox import fill_moto_gaps
+
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -27,6 +29,7 @@ FAKE_ENV = {
 for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(_name, None)
 os.environ.update(FAKE_ENV)
+fill_moto_gaps()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from driftline.events import DETAIL_TYPE, CloudTrailDetail, IamApiCall, Touched, touched
+from driftline.events import DETAIL_TYPE, ENFORCING_EVENT_NAMES, CloudTrailDetail, IamApiCall, Touched, touched
 
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit: anything larger did not come from EventBridge
 
@@ -19,7 +19,7 @@ MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit: anything larger did not
 class Triage(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    status: Literal["process", "rejected", "skipped"]
+    status: Literal["process", "rejected", "skipped", "widen", "attempt"]
     reason: str = ""
     detail: CloudTrailDetail | None = None
     raw_detail: dict[str, Any] | None = None
@@ -56,16 +56,19 @@ def triage(event: Any) -> Triage:
     detail = call.detail
     if call.source != "aws.iam" or call.detail_type != DETAIL_TYPE or detail.eventSource != "iam.amazonaws.com":
         return Triage(status="skipped", reason=f"not an IAM API call ({call.source}, {detail.eventSource})")
-    if detail.errorCode:
-        return Triage(status="skipped", reason=f"failed call {detail.eventName} ({detail.errorCode}) changed nothing")
-    hit = touched(detail)
-    if hit is None:
-        return Triage(status="skipped", reason=f"event {detail.eventName} is not one driftline evaluates")
-    if not hit.refs and not hit.groups:
-        return Triage(status="rejected", reason=f"{detail.eventName} names no identity driftline can find")
     raw = event.get("detail")
     assert isinstance(raw, dict)
     if not all(isinstance(key, str) for key in raw):
         return Triage(status="rejected", reason="the event detail has a key that is not a string")
     accounts = frozenset(a for a in (call.account, detail.recipientAccountId) if a)
+    if detail.errorCode:
+        if detail.eventName in ENFORCING_EVENT_NAMES:
+            reason = f"failed enforcing call {detail.eventName} ({detail.errorCode})"
+            return Triage(status="attempt", reason=reason, detail=detail, raw_detail=raw, accounts=accounts)
+        return Triage(status="skipped", reason=f"failed call {detail.eventName} ({detail.errorCode}) changed nothing")
+    hit = touched(detail)
+    if hit is None:
+        return Triage(status="skipped", reason=f"event {detail.eventName} is not one driftline evaluates")
+    if hit.widen:
+        return Triage(status="widen", reason=hit.widen, detail=detail, raw_detail=raw, touched=hit, accounts=accounts)
     return Triage(status="process", detail=detail, raw_detail=raw, touched=hit, accounts=accounts)

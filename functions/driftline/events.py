@@ -18,7 +18,6 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from driftline.domain.identity import IdentityRef, Kind
-from driftline.domain.ledger import Enforcement
 from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -70,17 +69,19 @@ class IamApiCall(EventBridgeModel):
     detail: CloudTrailDetail
 
 
-Target = Literal["user", "role", "group", "caller_user"]
+Target = Literal["user", "role", "group", "caller_user", "policy"]
 
 
 @dataclass(frozen=True)
 class EventRule:
-    """How one event names what it touched: the request parameter that names the principal, and the key id."""
+    """How one event names what it touched: the request parameter that names the principal, and the key id.
+
+    A ``policy`` event (a managed policy's default version changed) names no identity: whatever holds the policy
+    may have changed, so it asks for a whole-account reconcile."""
 
     target: Target
     param: str
     key_param: str | None = None
-    enforcing: bool = False  # can enforce a revocation (deactivate, delete, add a deny)
     # what of a user the event can change, so what must be re-read and can be judged (roles are read whole)
     reads: frozenset[Facet] = ALL_FACETS
 
@@ -89,9 +90,9 @@ def _user(param: str = "userName", **kw: Any) -> EventRule:
     return EventRule("user", param, **kw)
 
 
-def _key(key_param: str, **kw: Any) -> EventRule:
-    """An access key event: the user named (or, with no userName, the caller itself) and the key."""
-    return EventRule("caller_user", "userName", key_param=key_param, reads=CREDENTIALS, **kw)
+def _own_credential() -> EventRule:
+    """A credential event whose ``userName`` is optional: without it, the caller acts on its own credential."""
+    return EventRule("caller_user", "userName", reads=CREDENTIALS)
 
 
 def _role(**kw: Any) -> EventRule:
@@ -108,28 +109,43 @@ CREDENTIALS = frozenset({Facet.CREDENTIALS})  # a key or password changed: no po
 # A table, not a chain of ifs: supporting an event is one row and one test.
 EVENT_RULES: dict[str, EventRule] = {
     "CreateUser": _user(),
-    "DeleteUser": _user(enforcing=True),
+    "DeleteUser": _user(),
     "CreateAccessKey": EventRule(
         "caller_user", "userName", key_param="responseElements.accessKey.accessKeyId", reads=CREDENTIALS
     ),
-    "UpdateAccessKey": EventRule("caller_user", "userName", key_param="accessKeyId", enforcing=True, reads=CREDENTIALS),
-    "DeleteAccessKey": EventRule("caller_user", "userName", key_param="accessKeyId", enforcing=True, reads=CREDENTIALS),
+    "UpdateAccessKey": EventRule("caller_user", "userName", key_param="accessKeyId", reads=CREDENTIALS),
+    "DeleteAccessKey": EventRule("caller_user", "userName", key_param="accessKeyId", reads=CREDENTIALS),
     "CreateLoginProfile": _user(reads=CREDENTIALS),
-    "DeleteLoginProfile": _user(enforcing=True, reads=CREDENTIALS),
+    "UpdateLoginProfile": _user(reads=CREDENTIALS),
+    "DeleteLoginProfile": _user(reads=CREDENTIALS),
+    "UploadSSHPublicKey": _user(reads=CREDENTIALS),
+    "UpdateSSHPublicKey": _user(reads=CREDENTIALS),
+    "DeleteSSHPublicKey": _user(reads=CREDENTIALS),
+    "CreateServiceSpecificCredential": _user(reads=CREDENTIALS),
+    "UpdateServiceSpecificCredential": _own_credential(),
+    "ResetServiceSpecificCredential": _own_credential(),
+    "DeleteServiceSpecificCredential": _own_credential(),
+    "UploadSigningCertificate": _own_credential(),
+    "UpdateSigningCertificate": _own_credential(),
+    "DeleteSigningCertificate": _own_credential(),
     "AttachUserPolicy": _user(reads=ENTITLEMENTS),
     "DetachUserPolicy": _user(reads=ENTITLEMENTS),
-    "PutUserPolicy": _user(enforcing=True),
+    "PutUserPolicy": _user(),
     "DeleteUserPolicy": _user(reads=ENTITLEMENTS),
+    "PutUserPermissionsBoundary": _user(reads=ENTITLEMENTS),
+    "DeleteUserPermissionsBoundary": _user(reads=ENTITLEMENTS),
     "AddUserToGroup": _user(reads=ENTITLEMENTS),
     "RemoveUserFromGroup": _user(reads=ENTITLEMENTS),
     "TagUser": _user(),
     "UntagUser": _user(),
     "CreateRole": _role(),
-    "DeleteRole": _role(enforcing=True),
+    "DeleteRole": _role(),
     "AttachRolePolicy": _role(),
     "DetachRolePolicy": _role(),
-    "PutRolePolicy": _role(enforcing=True),
+    "PutRolePolicy": _role(),
     "DeleteRolePolicy": _role(),
+    "PutRolePermissionsBoundary": _role(),
+    "DeleteRolePermissionsBoundary": _role(),
     "UpdateAssumeRolePolicy": _role(),
     "TagRole": _role(),
     "UntagRole": _role(),
@@ -137,7 +153,34 @@ EVENT_RULES: dict[str, EventRule] = {
     "DetachGroupPolicy": _group(),
     "PutGroupPolicy": _group(),
     "DeleteGroupPolicy": _group(),
+    "CreatePolicyVersion": EventRule("policy", "policyArn"),
+    "SetDefaultPolicyVersion": EventRule("policy", "policyArn"),
 }
+
+# Calls that would disable a way to act: when one fails (``errorCode``, e.g. an SCP denied it) on a revoked identity,
+# the ledger keeps the attempt. The IAM event rule lets failures of these names through, and only these.
+ENFORCING_EVENT_NAMES: frozenset[str] = frozenset(
+    {
+        "UpdateAccessKey",
+        "DeleteAccessKey",
+        "DeleteLoginProfile",
+        "UpdateSSHPublicKey",
+        "DeleteSSHPublicKey",
+        "UpdateServiceSpecificCredential",
+        "DeleteServiceSpecificCredential",
+        "UpdateSigningCertificate",
+        "DeleteSigningCertificate",
+        "AttachUserPolicy",
+        "AttachRolePolicy",
+        "PutUserPolicy",
+        "PutRolePolicy",
+        "PutUserPermissionsBoundary",
+        "PutRolePermissionsBoundary",
+        "DeleteUser",
+        "DeleteRole",
+        "UpdateAssumeRolePolicy",
+    }
+)
 
 
 # What IAM can hold: names of users, roles and groups, and access key ids (API reference patterns). Anything else
@@ -160,10 +203,12 @@ def _lookup(detail: CloudTrailDetail, path: str) -> str | None:
 
 @dataclass(frozen=True)
 class Touched:
-    """What one event asks the detector to evaluate."""
+    """What one event asks the detector to evaluate; ``widen`` says why it needs the whole account instead (a
+    truncated request, an identity that cannot be determined, a managed policy's document changed)."""
 
     refs: frozenset[IdentityRef]
     groups: frozenset[str] = frozenset()
+    widen: str | None = None
 
 
 def caller(detail: CloudTrailDetail) -> IdentityRef | None:
@@ -191,22 +236,32 @@ def touched(detail: CloudTrailDetail) -> Touched | None:
     rule = EVENT_RULES.get(detail.eventName)
     if rule is None:
         return None
-    refs: set[IdentityRef] = set()
-    groups: set[str] = set()
+    if _omitted(detail.requestParameters):
+        return Touched(refs=frozenset(), widen="CloudTrail left out the request parameters (omitted: true)")
+    if rule.target == "policy":
+        return Touched(refs=frozenset(), widen="a managed policy's document may have changed for every holder")
     name = _lookup(detail, rule.param)
     if rule.target == "group":
-        if name:
-            groups.add(name)
-    elif rule.target == "role":
-        if name:
-            refs.add(IdentityRef(kind=Kind.ROLE, name=name))
-    elif name:
-        refs.add(IdentityRef(kind=Kind.USER, name=name))
+        return _found(detail, set(), {name} if name else set())
+    refs: set[IdentityRef] = set()
+    if name:
+        refs.add(IdentityRef(kind=Kind.ROLE if rule.target == "role" else Kind.USER, name=name))
     elif rule.target == "caller_user" and (who := caller(detail)) is not None and who.kind is Kind.USER:
-        refs.add(who)  # a user acting on its own keys: no userName in the request
+        refs.add(who)  # a user acting on its own credential: no userName in the request
     if rule.key_param and (key := _lookup(detail, rule.key_param)):
         refs.add(IdentityRef(kind=Kind.ACCESS_KEY, name=key))
+    return _found(detail, refs, set())
+
+
+def _found(detail: CloudTrailDetail, refs: set[IdentityRef], groups: set[str]) -> Touched:
+    if not refs and not groups:
+        return Touched(refs=frozenset(), widen=f"{detail.eventName} names no identity driftline can determine")
     return Touched(refs=frozenset(refs), groups=frozenset(groups))
+
+
+def _omitted(params: dict[str, Any] | None) -> bool:
+    """CloudTrail replaced the request parameters (too large) with ``{"omitted": true, …}``."""
+    return isinstance(params, dict) and params.get("omitted") is True
 
 
 def caller_refs(detail: CloudTrailDetail) -> set[IdentityRef]:
@@ -246,16 +301,6 @@ def mark_use(used: list[IdentityRef], detail: CloudTrailDetail) -> Callable[[Inv
         return inventory.model_copy(update={"keys": keys, "users": users, "roles": roles})
 
     return observe
-
-
-def enforcement_evidence(detail: CloudTrailDetail) -> Enforcement:
-    return Enforcement(
-        source="cloudtrail",
-        at=detail.eventTime,
-        event_id=detail.eventID,
-        event_name=detail.eventName,
-        actor_arn=detail.userIdentity.arn,
-    )
 
 
 def group_member_refs(users: list[str]) -> list[IdentityRef]:

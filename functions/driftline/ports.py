@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from driftline.domain.drift import Comparison
 from driftline.domain.identity import IdentityRef
-from driftline.domain.observed import ALL_FACETS, Facet, Inventory
+from driftline.domain.observed import ALL_FACETS, Facet, Inventory, OtherCredential
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.registry_load import RegistryLoad
 
@@ -23,16 +23,30 @@ class KnownKey(NamedTuple):
     status: str
 
 
+class KnownOthers(NamedTuple):
+    """A user's SSH public keys, service-specific credentials and signing certificates, as read at ``read_at``."""
+
+    credentials: tuple[OtherCredential, ...]
+    read_at: datetime
+
+
 class IamReader(Protocol):
-    def read_account(self, account_id: str, *, fresh_users: frozenset[str] = frozenset()) -> Inventory:
-        """Every user, role and access key of the account. ``fresh_users`` are read per user, never from caches."""
+    def read_account(self, account_id: str, *, access: frozenset[IdentityRef] = frozenset()) -> Inventory:
+        """Every user, role and access key of the account. For the ``access`` identities (revoked or expired
+        entries: users and roles), every way to act is read: other credentials, the documents of managed policies and
+        boundaries, and credentials directly from IAM wherever the credential report still shows one usable."""
         ...
 
     def read_identities(
-        self, account_id: str, refs: Iterable[IdentityRef], *, facets: frozenset[Facet] = ALL_FACETS
+        self,
+        account_id: str,
+        refs: Iterable[IdentityRef],
+        *,
+        facets: frozenset[Facet] = ALL_FACETS,
+        access: frozenset[IdentityRef] = frozenset(),
     ) -> Inventory:
         """Only the named identities (a user's keys come with the user), read directly from IAM; of users, only the
-        ``facets`` asked for (roles are read whole)."""
+        ``facets`` asked for (roles are read whole); of the ``access`` identities, every way to act."""
         ...
 
     def group_members(self, group: str) -> list[str] | None:
@@ -59,6 +73,12 @@ class KeyCache(Protocol):
 
     def save(self, account_id: str, changed: Mapping[str, list[KnownKey]], removed: Iterable[str]) -> None: ...
 
+    def load_others(self, account_id: str) -> dict[str, KnownOthers]:
+        """Other credentials per user (user names folded to lower case), as last read directly."""
+        ...
+
+    def save_others(self, account_id: str, found: Mapping[str, KnownOthers]) -> None: ...
+
 
 class PublishReport(BaseModel):
     """What a sink did with one comparison."""
@@ -81,6 +101,14 @@ class DriftSink(Protocol):
         ...
 
 
+class ReconcileRequests(Protocol):
+    """Asks for a whole-account reconcile when an event cannot say which identities it changed."""
+
+    def request(self, account_id: str, reason: str, now: datetime) -> bool:
+        """Ask for one; False when one was asked for recently enough to cover this (requests are coalesced)."""
+        ...
+
+
 class NoKeyCache:
     """A cache that remembers nothing: every user with keys is listed (the CLI without a state table)."""
 
@@ -90,12 +118,25 @@ class NoKeyCache:
     def save(self, account_id: str, changed: Mapping[str, list[KnownKey]], removed: Iterable[str]) -> None:
         return None
 
+    def load_others(self, account_id: str) -> dict[str, KnownOthers]:
+        return {}
+
+    def save_others(self, account_id: str, found: Mapping[str, KnownOthers]) -> None:
+        return None
+
 
 class MemoryKeyCache:
     """An in-process cache (tests, benchmarks, a long-lived CLI process)."""
 
     def __init__(self) -> None:
         self.data: dict[str, dict[str, list[KnownKey]]] = {}
+        self.others: dict[str, dict[str, KnownOthers]] = {}
+
+    def load_others(self, account_id: str) -> dict[str, KnownOthers]:
+        return dict(self.others.get(account_id, {}))
+
+    def save_others(self, account_id: str, found: Mapping[str, KnownOthers]) -> None:
+        self.others.setdefault(account_id, {}).update(found)
 
     def load(self, account_id: str) -> dict[str, list[KnownKey]]:
         return {user: list(keys) for user, keys in self.data.get(account_id, {}).items()}

@@ -1,21 +1,22 @@
 """Keeping the revocation ledger in step with what an evaluation observed.
 
-Each revoked registry entry in the evaluation's scope opens or advances its ledger record; evidence (the CloudTrail
-event that enforced it, or driftline's own action) is attached when the caller has it. A whole-account evaluation
-also cancels open records whose registry entry is no longer revoked.
+Each revoked registry entry in the evaluation's scope opens or advances its ledger record; the credential changes an
+event brought (``credit.CredentialChange``) are added to it, so the record can name the change that enforced it. A
+whole-account evaluation also cancels open records whose registry entry is no longer revoked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from driftline.domain.credit import CredentialChange
 from driftline.domain.drift import Comparison, RevocationCheck
 from driftline.domain.identity import IdentityRef
-from driftline.domain.ledger import Enforcement, LedgerRecord, LedgerState, advance, cancel, open_record
+from driftline.domain.ledger import LedgerRecord, LedgerState, advance, cancel, open_record
 from driftline.domain.registry import RegistryEntry
 
 Change = Callable[[LedgerRecord | None], LedgerRecord | None]
@@ -55,11 +56,15 @@ def iso(value: datetime) -> str:
 
 
 def _advance_with(
-    account_id: str, entry: RegistryEntry, check: RevocationCheck, now: datetime, proof: Enforcement | None
+    account_id: str,
+    entry: RegistryEntry,
+    check: RevocationCheck,
+    now: datetime,
+    changes: Sequence[CredentialChange],
 ) -> Change:
     def change(current: LedgerRecord | None) -> LedgerRecord | None:
         base = current or open_record(account_id, entry, now)
-        moved = advance(base, check, now, proof)
+        moved = advance(base, check, now, changes)
         return moved if moved is not None or current is not None else base
 
     return change
@@ -76,7 +81,7 @@ def sync_ledger(
     entries: Mapping[IdentityRef, RegistryEntry],
     now: datetime,
     *,
-    evidence: Mapping[str, Enforcement] | None = None,
+    changes: Mapping[IdentityRef, Sequence[CredentialChange]] | None = None,
     whole_account: bool = False,
 ) -> LedgerSummary:
     """Open, advance (and for a whole-account evaluation, cancel) ledger records; return what changed."""
@@ -89,8 +94,8 @@ def sync_ledger(
     for check in comparison.revocations:
         key = (check.identity.key, iso(check.revoked_at))
         checked.add(key)
-        proof = (evidence or {}).get(check.identity.key)
-        change = _advance_with(account_id, entries[check.identity], check, now, proof)
+        told = (changes or {}).get(check.identity, ())
+        change = _advance_with(account_id, entries[check.identity], check, now, told)
         if key in latest and change(latest[key]) is None:
             continue  # nothing to write: no read-modify-write round trip either
         if (stored := ledger.update(account_id, key[0], key[1], change)) is not None:

@@ -6,16 +6,16 @@ they fetch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from driftline.domain.compare import compare
+from driftline.domain.credit import CredentialChange
 from driftline.domain.drift import Comparison
 from driftline.domain.enforcement import plan_enforcement
 from driftline.domain.identity import IdentityRef, Kind
-from driftline.domain.ledger import Enforcement
 from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
@@ -43,17 +43,18 @@ class Evaluation(BaseModel):
         return len(self.comparison.drifts)
 
 
-def fresh_users(entries: Iterable[RegistryEntry]) -> frozenset[str]:
-    """Users whose credentials must be read directly: revoked users, and users of revoked keys. Their verdict
-    (enforced or not) must not rest on a credential report that may be hours old."""
-    names = set()
+def access_refs(entries: Iterable[RegistryEntry], now: datetime) -> frozenset[IdentityRef]:
+    """The users and roles whose every way to act decides a verdict: revoked or expired entries (for a key, its user:
+    a deny on the user settles the key too). Their verdict must not rest on what was not read."""
+    refs: set[IdentityRef] = set()
     for entry in entries:
-        if entry.is_revoked:
-            if entry.kind is Kind.USER:
-                names.add(entry.name)
-            elif entry.kind is Kind.ACCESS_KEY and entry.user:
-                names.add(entry.user)
-    return frozenset(names)
+        if entry.is_revoked or entry.expired(now):
+            if entry.kind is Kind.ACCESS_KEY:
+                if entry.user:
+                    refs.add(IdentityRef(kind=Kind.USER, name=entry.user))
+            else:
+                refs.add(entry.ref)
+    return frozenset(refs)
 
 
 def reconcile(
@@ -70,22 +71,33 @@ def reconcile(
     """Compare the whole account with its registry, keep the ledger in step, enforce unenforced revocations when
     the deployment says so, and hand every drift to ``sink``."""
     load = registry.load(account_id)
-    inventory = iam.read_account(account_id, fresh_users=fresh_users(load.entries))
+    inventory = iam.read_account(account_id, access=access_refs(load.entries, now))
     comparison = compare(load.entries, inventory, settings, now)
     entries = {e.ref: e for e in load.entries}
     summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True) if ledger else None
     enforced: EnforcementReport | None = None
     if enforcement is not None:
-        actions = plan_enforcement(comparison, inventory, settings, now, enforcement.break_glass)
-        enforced = EnforcementReport(planned=[a.description for a in actions])
+        actions = plan_enforcement(comparison, inventory, settings, enforcement.protections)
+        enforced = EnforcementReport(
+            planned=[a.description for a in actions], skipped=[a.description for a in actions if a.skipped]
+        )
         if enforcement.mode == "enforce" and enforcement.enforcer is not None and ledger is not None and actions:
             by_key = {e.ref.key: e for e in load.entries}
-            enforced = enforce(account_id, actions, by_key, enforcer=enforcement.enforcer, ledger=ledger, now=now)
+            enforced = enforce(
+                account_id,
+                actions,
+                by_key,
+                enforcer=enforcement.enforcer,
+                ledger=ledger,
+                inventory=inventory,
+                now=now,
+            )
             if enforced.applied:  # see the result in IAM, then judge again (the ledger records driftline's steps)
                 touched = {a.revocation for a in actions} | {
                     IdentityRef(kind=Kind.USER, name=a.user) for a in actions if a.user
                 }
-                inventory = merge(inventory, iam.read_identities(account_id, touched))
+                touched_access = frozenset(r for r in touched if r.kind is not Kind.ACCESS_KEY)
+                inventory = merge(inventory, iam.read_identities(account_id, touched, access=touched_access))
                 comparison = compare(load.entries, inventory, settings, now)
                 summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True)
     report = sink.publish(comparison, inventory)
@@ -122,22 +134,30 @@ def evaluate_identities(
     settings: CompareSettings,
     now: datetime,
     ledger: Ledger | None = None,
-    evidence: Mapping[str, Enforcement] | None = None,
+    changes: Callable[[Inventory], Mapping[IdentityRef, Sequence[CredentialChange]]] | None = None,
     observe: Callable[[Inventory], Inventory] | None = None,
     facets: frozenset[Facet] = ALL_FACETS,
 ) -> Evaluation:
     """Evaluate only ``refs`` (the event path): drifts, ledger updates and resolutions stay inside that scope.
 
-    ``evidence`` maps identity keys to the event that may have enforced their revocation; ``observe`` lets the
-    caller add what the event itself proves (a revoked credential's use) to what IAM answered. ``facets`` limits
-    what is read of users (and so what is judged) to what the event could have changed."""
-    inventory = iam.read_identities(account_id, refs, facets=facets)
+    ``changes`` turns what IAM answered into the credential changes the event proves (per revoked identity, for the
+    ledger's credit); ``observe`` lets the caller add what the event itself proves (a revoked credential's use) to
+    what IAM answered. ``facets`` limits what is read of users (and so what is judged) to what the event could have
+    changed. Of revoked or expired identities every way to act is read."""
+    refs = list(refs)
+    access = access_refs(registry.get_many(account_id, refs).values(), now)
+    inventory = iam.read_identities(account_id, refs, facets=facets, access=access)
+    entries = _entries_for(account_id, inventory, registry)
+    # A revoked or expired identity found only by reading (a key's revoked user): read every way it can act too.
+    late = access_refs(entries, now) - access
+    if late:
+        inventory = merge(inventory, iam.read_identities(account_id, late, facets=facets, access=late))
     if observe is not None:
         inventory = observe(inventory)
-    entries = _entries_for(account_id, inventory, registry)
     comparison = compare(entries, inventory, settings, now)
     by_ref = {e.ref: e for e in entries}
-    summary = sync_ledger(ledger, account_id, comparison, by_ref, now, evidence=evidence) if ledger else None
+    told = changes(inventory) if changes is not None else None
+    summary = sync_ledger(ledger, account_id, comparison, by_ref, now, changes=told) if ledger else None
     report = sink.publish(comparison, inventory)
     return Evaluation(
         account_id=account_id,

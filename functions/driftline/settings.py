@@ -35,6 +35,10 @@ class RuntimeSettings(BaseModel):
     publish_findings: bool = Field(default=True, description="import drifts into Security Hub CSPM")
     mode: Literal["report", "enforce"] = Field(default="report", description="enforce: act on unenforced revocations")
     break_glass_principals: tuple[str, ...] = Field(default=(), description="name globs enforcement never touches")
+    deny_policy_arn: str | None = Field(default=None, description="the stack's deny-everything managed policy")
+    reconcile_function: str | None = Field(
+        default=None, description="the reconcile function an event that names nobody asks for (IAM event function)"
+    )
 
     @field_validator("excluded_name_patterns", "excluded_path_prefixes", "break_glass_principals", mode="before")
     @classmethod

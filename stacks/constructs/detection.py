@@ -4,8 +4,9 @@ An EventBridge rule invokes the reconcile function on the configured schedule. W
 encrypted dead-letter queue: events EventBridge could not deliver, and invocations Lambda gave up on. The function
 reads IAM and the registry, reads and writes only its own state table, and imports findings into Security Hub.
 
-In enforce mode (and only then) the reconcile function also gets ``EnforcementPolicy``: the four reversible IAM
-writes of ``adapters/enforcer.py``, and in the same policy explicit denies of those writes on protected principals.
+In enforce mode (and only then) the reconcile function also gets ``EnforcementPolicy``: the reversible IAM writes of
+``adapters/enforcer.py`` (deactivate credentials; attach, or set as boundary, only the stack's deny policy), and in
+the same policy explicit denies of those writes on protected principals.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Detection(Construct):
         environment: dict[str, str],
         registry_table_arn: str,
         state_table_arn: str,
+        deny_policy_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = dead_letter_queue(
@@ -89,7 +91,7 @@ class Detection(Construct):
             self.enforcement_policy = iam.Policy(
                 self,
                 "EnforcementPolicy",
-                statements=enforcement_statements(config),
+                statements=enforcement_statements(config, deny_policy_arn),
                 roles=[self.reconcile.role],
             )
             for kind in ("user", "role"):

@@ -11,6 +11,7 @@ from stacks.constants import (
     CREDENTIAL_REPORT_WAIT_SECONDS,
     ENV_BREAK_GLASS_PRINCIPALS,
     ENV_CREDENTIAL_REPORT_WAIT_SECONDS,
+    ENV_DENY_POLICY_ARN,
     ENV_EXCLUDED_NAME_PATTERNS,
     ENV_EXCLUDED_PATH_PREFIXES,
     ENV_GRACE_PERIOD_MINUTES,
@@ -23,7 +24,9 @@ from stacks.constants import (
 )
 
 
-def runtime_environment(config: DriftlineConfig, *, registry_table: str, state_table: str) -> dict[str, str]:
+def runtime_environment(
+    config: DriftlineConfig, *, registry_table: str, state_table: str, deny_policy_arn: str
+) -> dict[str, str]:
     """The ``DRIFTLINE_*`` variables, and no others. ``registry_table`` is the table name, or its ARN for a registry
     in another account (DynamoDB resolves a bare name in the caller's own account)."""
     return {
@@ -39,4 +42,5 @@ def runtime_environment(config: DriftlineConfig, *, registry_table: str, state_t
         ENV_PUBLISH_FINDINGS: str(config.security_hub).lower(),
         ENV_MODE: config.mode,
         ENV_BREAK_GLASS_PRINCIPALS: ",".join(config.break_glass_principals),
+        ENV_DENY_POLICY_ARN: deny_policy_arn,
     }

@@ -3,8 +3,11 @@
 IAM is global and its CloudTrail events reach only the us-east-1 default bus (AWS-FACTS section 1). The rule here
 sits on the home Region's default bus: in us-east-1 it receives the events directly; elsewhere the forwarder stack
 (``stacks/forwarder_stack.py``) sends them from us-east-1 to this bus with the same pattern. Failed calls carry
-``errorCode`` and are excluded. EventBridge retries delivery, then dead-letters; Lambda retries the invocation, then
-sends it to the same queue. The handler is idempotent on the CloudTrail event id (Powertools, state table).
+``errorCode``: only those of enforcing calls pass (the ledger keeps them as denied attempts on a revoked identity).
+An event that names no identity asks the reconcile function for a whole-account run (``lambda:InvokeFunction``
+on that one function, ``DRIFTLINE_RECONCILE_FUNCTION``). EventBridge retries delivery, then dead-letters; Lambda
+retries the invocation, then sends it to the same queue. The handler is idempotent on the CloudTrail event id
+(Powertools, state table).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from driftline.events import DETAIL_TYPE, EVENT_RULES
+from driftline.events import DETAIL_TYPE, ENFORCING_EVENT_NAMES, EVENT_RULES
 from stacks.config import DriftlineConfig
 from stacks.constants import (
+    ENV_RECONCILE_FUNCTION,
     EVENT_ASYNC_RETRY_ATTEMPTS,
     EVENT_MAX_EVENT_AGE_HOURS,
     EVENT_MEMORY_MB,
@@ -38,11 +42,14 @@ from stacks.constructs.queues import dead_letter_queue
 
 
 def iam_event_detail() -> dict[str, Any]:
-    """The ``detail`` part of the pattern: successful IAM calls of the handled event names (``events.EVENT_RULES``)."""
+    """The ``detail`` part of the pattern: successful IAM calls of the handled event names (``events.EVENT_RULES``),
+    and failed calls of the enforcing ones (``events.ENFORCING_EVENT_NAMES``), in one ``$or``."""
     return {
         "eventSource": ["iam.amazonaws.com"],
-        "eventName": sorted(EVENT_RULES),
-        "errorCode": [{"exists": False}],
+        "$or": [
+            {"eventName": sorted(EVENT_RULES), "errorCode": [{"exists": False}]},
+            {"eventName": sorted(ENFORCING_EVENT_NAMES), "errorCode": [{"exists": True}]},
+        ],
     }
 
 
@@ -75,6 +82,7 @@ class IamEvents(Construct):
         environment: dict[str, str],
         registry_table_arn: str,
         state_table_arn: str,
+        reconcile: DriftlineFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = dead_letter_queue(
@@ -96,6 +104,12 @@ class IamEvents(Construct):
             *iam_event_statements(config, registry_table_arn=registry_table_arn, state_table_arn=state_table_arn)
         )
         acknowledge_iam_reads(self.handler.role, kinds=("user", "role", "group"), function="IAM event")
+        self.handler.function.add_environment(ENV_RECONCILE_FUNCTION, reconcile.function.function_name)
+        self.handler.add_to_role(
+            iam.PolicyStatement(
+                sid="RequestReconcile", actions=["lambda:InvokeFunction"], resources=[reconcile.function.function_arn]
+            )
+        )
         self.rule = events.Rule(
             self,
             "IamEventRule",

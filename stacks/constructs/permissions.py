@@ -23,10 +23,12 @@ from stacks import nag
 from stacks.config import DriftlineConfig
 from stacks.constants import (
     ENFORCE_ACTIONS,
-    ENFORCE_ROLE_ACTIONS,
-    ENFORCE_USER_ACTIONS,
+    ENFORCE_ATTACH_ACTIONS,
+    ENFORCE_BOUNDARY_ACTIONS,
+    ENFORCE_CREDENTIAL_ACTIONS,
     IAM_ACCOUNT_READ_ACTIONS,
     IAM_GROUP_READ_ACTIONS,
+    IAM_POLICY_READ_ACTIONS,
     IAM_ROLE_READ_ACTIONS,
     IAM_USER_READ_ACTIONS,
     PROTECTED_RESOURCE_PATHS,
@@ -59,6 +61,11 @@ def iam_read_statements(*, account_wide: bool, groups: bool) -> list[iam.PolicyS
     statements += [
         iam.PolicyStatement(sid="ReadIamUsers", actions=list(IAM_USER_READ_ACTIONS), resources=[own_iam_arn("user/*")]),
         iam.PolicyStatement(sid="ReadIamRoles", actions=list(IAM_ROLE_READ_ACTIONS), resources=[own_iam_arn("role/*")]),
+        iam.PolicyStatement(
+            sid="ReadIamPolicies",
+            actions=list(IAM_POLICY_READ_ACTIONS),
+            resources=[own_iam_arn("policy/*"), f"arn:{Aws.PARTITION}:iam::aws:policy/*"],
+        ),
     ]
     if groups:
         statements.append(
@@ -127,16 +134,27 @@ def _path_arns(prefixes: Iterable[str]) -> list[str]:
     return [own_iam_arn(f"{kind}{prefix}*") for prefix in prefixes for kind in ("user", "role")]
 
 
-def enforcement_statements(config: DriftlineConfig) -> list[iam.PolicyStatement]:
+def enforcement_statements(config: DriftlineConfig, deny_policy_arn: str) -> list[iam.PolicyStatement]:
     """The reversible IAM writes of enforce mode, and in the same policy explicit denies of the same actions on every
-    protected principal: AWS-owned and CDK roles, driftline's own identities, break-glass principals and the
-    configured exclusions. The code skips these principals too; the denies hold even if it did not."""
+    protected principal: AWS-owned and CDK roles, driftline's own identities, the account's administrative roles,
+    break-glass principals and the configured exclusions. The code skips these principals too; the denies hold even
+    if it did not. Attaching or setting a boundary is allowed for exactly one policy: ``deny_policy_arn``."""
+    principals = [own_iam_arn("user/*"), own_iam_arn("role/*")]
     statements = [
         iam.PolicyStatement(
-            sid="EnforceOnUsers", actions=list(ENFORCE_USER_ACTIONS), resources=[own_iam_arn("user/*")]
+            sid="DeactivateCredentials", actions=list(ENFORCE_CREDENTIAL_ACTIONS), resources=[own_iam_arn("user/*")]
         ),
         iam.PolicyStatement(
-            sid="EnforceOnRoles", actions=list(ENFORCE_ROLE_ACTIONS), resources=[own_iam_arn("role/*")]
+            sid="AttachOnlyTheDenyPolicy",
+            actions=list(ENFORCE_ATTACH_ACTIONS),
+            resources=principals,
+            conditions={"ArnEquals": {"iam:PolicyARN": deny_policy_arn}},
+        ),
+        iam.PolicyStatement(
+            sid="BoundOnlyByTheDenyPolicy",
+            actions=list(ENFORCE_BOUNDARY_ACTIONS),
+            resources=principals,
+            conditions={"ArnEquals": {"iam:PermissionsBoundary": deny_policy_arn}},
         ),
         iam.PolicyStatement(
             sid="DenyEnforcingProtectedPrincipals",
@@ -180,6 +198,19 @@ def acknowledge_iam_reads(role: IConstruct, *, kinds: Iterable[str], function: s
             if function == "reconcile"
             else "."
         ),
+    )
+    nag.acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*]",
+        f"The {function} function reads the documents of managed policies (iam:GetPolicy, iam:GetPolicyVersion) that "
+        "a revoked or expired identity holds, to tell whether one denies it everything; which policies cannot be "
+        "known in advance. Read-only.",
+    )
+    nag.acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::aws:policy/*]",
+        f"The {function} function reads AWS managed policy documents (e.g. AWSDenyAll) attached to a revoked or "
+        "expired identity, to tell whether one denies it everything. Read-only.",
     )
     for kind in kinds:
         nag.acknowledge(

@@ -364,8 +364,23 @@ def test_duplicate_identities_name_both_indexes() -> None:
     text = yaml_doc(ALICE, bob, ALICE.replace("alice@example.com", "other@example.com"))
     # When it is parsed
     problems = problems_of(text)
-    # Then one problem names both positions and the identity
-    assert problems == ["entries[2] (line 9): duplicate of entries[0] (user#alice)"]
+    # Then one problem names both positions (with their lines) and the identity
+    assert problems == [
+        "entries[2] (line 9): duplicate of entries[0] (line 3): user#alice and user#alice are the same IAM identity "
+        "(IAM names ignore case)"
+    ]
+
+
+def test_names_that_differ_only_in_case_are_duplicates_with_both_positions() -> None:
+    """bob and Bob are one IAM user (IAM names ignore case): the second is a duplicate, both spellings and both
+    positions named, and nothing is loaded."""
+    bob = "  - kind: user\n    name: bob\n    owner: bob@example.com\n"
+    text = yaml_doc(bob, ALICE, bob.replace("name: bob", "name: Bob"))
+    problems = problems_of(text)
+    assert problems == [
+        "entries[2] (line 9): duplicate of entries[0] (line 3): user#bob and user#Bob are the same IAM identity "
+        "(IAM names ignore case)"
+    ]
 
 
 def test_same_name_of_different_kinds_is_no_duplicate() -> None:
@@ -434,7 +449,9 @@ def test_every_problem_of_a_file_is_reported_at_once() -> None:
     assert problems[1].startswith("entries[1] (line 8) access_key#AKIA-not-a-key: 'AKIA-not-a-key' is not an access")
     assert problems[2] == "entries[2] (line 12) user#carol: revoked_at: Input should have timezone info"
     assert problems[3] == "entries[3] (line 17) role#app-runtime: owner: Field required"
-    assert re.fullmatch(r"entries\[4\] \(line \d+\): duplicate of entries\[0\] \(user#alice\)", problems[4])
+    assert re.fullmatch(
+        r"entries\[4\] \(line \d+\): duplicate of entries\[0\] \(line \d+\): user#alice and .*", problems[4]
+    )
     message = str(caught.value)
     assert message.startswith(f"{path}: 5 problem(s) in the registry file:\n")
     assert message.count("\n  - ") == 5

@@ -12,6 +12,12 @@ File names are ``<service>.<eventName>[.<variant>].json``. Variants: ``self`` (a
 ``omitted`` (CloudTrail truncated the policy document), ``request-omitted`` (synthetic: the whole of
 ``requestParameters`` truncated, so the event names nobody).
 
+The SSH key, service-specific credential, signing certificate, permissions boundary, UpdateLoginProfile and
+SetDefaultPolicyVersion events, and ``UpdateAccessKey.access-denied``, follow the API's parameter names in CloudTrail's
+lowerCamelCase (``SSHPublicKeyId`` becomes ``sSHPublicKeyId``); no captured sample of them was found, so, as
+AWS-FACTS section 1 says of UpdateAccessKey, record one when you can. The handler accepts both ``sSHPublicKeyId`` and
+``sshPublicKeyId``.
+
 Identifiers are ``{{placeholders}}``, filled at load time, so every test gets fresh event ids and the names and
 keys of its own account. A string that is exactly one placeholder takes the value as is (``None`` becomes JSON
 null); a placeholder inside a longer string is replaced by its text.
@@ -111,6 +117,9 @@ def defaults(**overrides: object) -> dict[str, object]:
         "policy_document": READ_ONLY_DOCUMENT,
         "trust_policy": TRUST_DOCUMENT,
         "key_id": new_key_id(),
+        "ssh_key_id": new_id("APKA"),
+        "credential_id": new_id("ACCA"),
+        "certificate_id": new_id("CERT") + "EXAMPLE0123456789",
         "status": "Inactive",
         "caller": "admin",
         "caller_id": new_id("AIDA"),

@@ -23,10 +23,12 @@ from driftline.adapters import (
     dynamo_batch,
     enforcer,
     finding_state,
+    iam_access,
     iam_account,
     iam_identity,
     key_cache,
     ledger,
+    reconcile_request,
     registry,
     securityhub,
 )
@@ -68,11 +70,15 @@ def _calls(source: str, receivers: set[str], class_name: str | None = None) -> s
     return found
 
 
+# Where IAM's action name is not the API operation's name (Service Authorization Reference).
+ACTION_NAMES = {"lambda:Invoke": "lambda:InvokeFunction"}
+
+
 def _actions(service: str, methods: Iterable[str]) -> set[str]:
     names = _api_names(service)
     unknown = sorted(m for m in methods if m not in names)
     assert not unknown, f"not {service} operations: {unknown}"
-    return {f"{service}:{names[m]}" for m in methods}
+    return {ACTION_NAMES.get(f"{service}:{names[m]}", f"{service}:{names[m]}") for m in methods}
 
 
 def _of(module: ModuleType, receivers: set[str], class_name: str | None = None) -> set[str]:
@@ -95,6 +101,7 @@ def _of(module: ModuleType, receivers: set[str], class_name: str | None = None) 
                 _of(finding_state, {"self._db"})
                 | _of(ledger, {"self._db"})
                 | _of(key_cache, {"self._db"})
+                | _of(reconcile_request, {"self._db"})
                 | _of(idempotency_store, {"self.client"})
             ),
             constants.STATE_READ_WRITE_ACTIONS,
@@ -103,14 +110,24 @@ def _of(module: ModuleType, receivers: set[str], class_name: str | None = None) 
             "IAM reads (account, identities, credential report)",
             "iam",
             lambda: (
-                _of(iam_account, {"self._iam"}) | _of(iam_identity, {"self._iam"}) | _of(credential_report, {"iam"})
+                _of(iam_account, {"self._iam"})
+                | _of(iam_identity, {"self._iam"})
+                | _of(iam_access, {"self._iam", "iam"})
+                | _of(credential_report, {"iam"})
             ),
             constants.IAM_ACCOUNT_READ_ACTIONS
             + constants.IAM_USER_READ_ACTIONS
             + constants.IAM_ROLE_READ_ACTIONS
-            + constants.IAM_GROUP_READ_ACTIONS,
+            + constants.IAM_GROUP_READ_ACTIONS
+            + constants.IAM_POLICY_READ_ACTIONS,
         ),
-        ("enforcement (enforce mode)", "iam", lambda: _of(enforcer, {"self._iam"}), constants.ENFORCE_ACTIONS),
+        ("enforcement (enforce mode)", "iam", lambda: _of(enforcer, {"iam"}), constants.ENFORCE_ACTIONS),
+        (
+            "reconcile request (IAM event function)",
+            "lambda",
+            lambda: _of(reconcile_request, {"self._lambda"}),
+            ("lambda:InvokeFunction",),
+        ),
         (
             "Security Hub import",
             "securityhub",
@@ -118,7 +135,7 @@ def _of(module: ModuleType, receivers: set[str], class_name: str | None = None) 
             constants.SECURITY_HUB_IMPORT_ACTIONS,
         ),
     ],
-    ids=["registry", "state", "iam-reads", "enforce", "securityhub"],
+    ids=["registry", "state", "iam-reads", "enforce", "reconcile-request", "securityhub"],
 )
 def test_every_call_in_the_code_is_granted(what: str, service: str, methods: object, granted: tuple[str, ...]) -> None:
     """The actions of ``what``'s calls (read from source) must all be in the granted list, and the scan must find

@@ -33,6 +33,9 @@ BASE: set[tuple[str, str]] = {
     *{(f"{IAM5}[Resource::*]", role) for role in ROLES.values()},
     *{(f"{IAM5}[Resource::{OWN}:{kind}/*]", role) for kind in ("user", "role") for role in ROLES.values()},
     (f"{IAM5}[Resource::{OWN}:group/*]", ROLES["event"]),
+    # documents of the managed policies and boundaries a revoked identity holds (own and AWS managed)
+    *{(f"{IAM5}[Resource::{OWN}:policy/*]", role) for role in ROLES.values()},
+    *{(f"{IAM5}[Resource::arn:<AWS::Partition>:iam::aws:policy/*]", role) for role in ROLES.values()},
 }
 # Enforce mode adds the enforcement policy's two wildcards; another home Region adds the forwarder's queue.
 ENFORCING_EXTRA: set[tuple[str, str]] = {

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from driftline.events import EVENT_RULES
+from driftline.events import ENFORCING_EVENT_NAMES, EVENT_RULES
 from tests.infrastructure.helpers import as_list, join, of_type, only, references
 from tests.infrastructure.synth import Synthesized
 
@@ -19,10 +19,57 @@ PATTERN = {
     "detail-type": ["AWS API Call via CloudTrail"],
     "detail": {
         "eventSource": ["iam.amazonaws.com"],
-        "eventName": sorted(EVENT_RULES),
-        "errorCode": [{"exists": False}],
+        "$or": [
+            {"eventName": sorted(EVENT_RULES), "errorCode": [{"exists": False}]},
+            {"eventName": sorted(ENFORCING_EVENT_NAMES), "errorCode": [{"exists": True}]},
+        ],
     },
 }
+
+
+def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge's matching for the operators the pattern uses: a list of values (any of them), ``exists``, nested
+    objects, and ``$or`` over alternative sub-patterns (Amazon EventBridge User Guide, content filtering)."""
+    for key, wanted in pattern.items():
+        if key == "$or":
+            if not any(_matches(alternative, event) for alternative in wanted):
+                return False
+        elif isinstance(wanted, dict):
+            if not isinstance(event.get(key), dict) or not _matches(wanted, event[key]):
+                return False
+        elif wanted and isinstance(wanted[0], dict) and "exists" in wanted[0]:
+            if (key in event) is not wanted[0]["exists"]:
+                return False
+        elif event.get(key) not in wanted:
+            return False
+    return True
+
+
+def _iam_event(name: str, error: str | None = None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"eventSource": "iam.amazonaws.com", "eventName": name}
+    if error:
+        detail["errorCode"] = error
+    return {"source": "aws.iam", "detail-type": "AWS API Call via CloudTrail", "detail": detail}
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "delivered"),
+    [
+        ("UpdateAccessKey", None, True),
+        ("CreateUser", None, True),
+        ("SetDefaultPolicyVersion", None, True),
+        ("UpdateAccessKey", "AccessDenied", True),  # a refused enforcing call: kept as an attempt
+        ("AttachRolePolicy", "AccessDenied", True),
+        ("CreateUser", "AccessDenied", False),  # a refused call that would have enforced nothing
+        ("TagUser", "EntityAlreadyExists", False),
+        ("ListUsers", None, False),
+        ("GetUser", None, False),
+    ],
+)
+def test_the_pattern_delivers_handled_calls_and_refused_enforcing_calls_only(
+    name: str, error: str | None, delivered: bool
+) -> None:
+    assert _matches(PATTERN, _iam_event(name, error)) is delivered
 
 
 def _iam_rule(synthesized: Synthesized) -> dict[str, Any]:
@@ -41,7 +88,8 @@ def test_pattern_matches_successful_calls_of_every_handled_iam_event(synthesized
 
 def test_pattern_names_only_write_calls(synthesized: Synthesized) -> None:
     # Given the event names of the pattern
-    names = _iam_rule(synthesized)["Properties"]["EventPattern"]["detail"]["eventName"]
+    alternatives = _iam_rule(synthesized)["Properties"]["EventPattern"]["detail"]["$or"]
+    names = [n for alternative in alternatives for n in alternative["eventName"]]
     # Then they are writes: a plain ENABLED rule never receives read-only calls (Get*/List*), so none may be listed
     assert names and not [n for n in names if n.startswith(("Get", "List", "Describe"))]
 

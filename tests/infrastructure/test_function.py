@@ -136,16 +136,28 @@ def test_the_stream_function_fails_over_in_its_mapping_not_async(synthesized: Sy
 def test_environment_sets_exactly_the_runtime_settings(every: Synthesized, name: str) -> None:
     # Given the function's environment, in every configuration
     variables = every.function_props(name)["Environment"]["Variables"]
-    # Then its DRIFTLINE_ variables are exactly the ones driftline.settings reads
-    assert {n for n in variables if n.startswith("DRIFTLINE_")} == env_names()
+    # Then its DRIFTLINE_ variables are exactly the ones driftline.settings reads (the reconcile function to ask for a
+    # whole-account run is the IAM event function's alone)
+    expected = env_names() if name == "IamEventFunction" else env_names() - {"DRIFTLINE_RECONCILE_FUNCTION"}
+    assert {n for n in variables if n.startswith("DRIFTLINE_")} == expected
     assert "AWS_RETRY_MODE" not in variables
 
 
 def test_every_function_gets_the_same_environment(every: Synthesized) -> None:
-    # Given the three environments
-    environments = [every.function_props(name)["Environment"]["Variables"] for name in FUNCTIONS]
+    # Given the three environments, the IAM event function's without its one extra variable
+    environments = [dict(every.function_props(name)["Environment"]["Variables"]) for name in FUNCTIONS]
+    extra = [env.pop("DRIFTLINE_RECONCILE_FUNCTION", None) for env in environments]
     # Then they are identical: the functions share RuntimeSettings
     assert environments[1:] == environments[:1] * 2
+    assert [e is not None for e in extra] == [name == "IamEventFunction" for name in FUNCTIONS]
+
+
+def test_iam_event_function_asks_exactly_the_reconcile_function(synthesized: Synthesized) -> None:
+    """An event that names nobody asks the reconcile function for a run: the variable names that function, and the
+    role may invoke that one function only."""
+    variables = synthesized.function_props("IamEventFunction")["Environment"]["Variables"]
+    reconcile = synthesized.logical_id(synthesized.stack.functions["ReconcileFunction"].function)
+    assert variables["DRIFTLINE_RECONCILE_FUNCTION"] == {"Ref": reconcile}
 
 
 def test_environment_validates_against_runtime_settings(synthesized: Synthesized) -> None:

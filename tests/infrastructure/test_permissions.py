@@ -39,7 +39,11 @@ USER_READS = {
     "iam:ListUserPolicies",
     "iam:GetUserPolicy",
     "iam:ListGroupsForUser",
+    "iam:ListSSHPublicKeys",
+    "iam:ListServiceSpecificCredentials",
+    "iam:ListSigningCertificates",
 }
+POLICY_READS = {"iam:GetPolicy", "iam:GetPolicyVersion"}
 ROLE_READS = {"iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy"}
 GROUP_READS = {"iam:GetGroup"}
 STATE_ACTIONS = {
@@ -52,7 +56,28 @@ STATE_ACTIONS = {
 }
 REGISTRY_ACTIONS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
-ENFORCE_ACTIONS = {"iam:UpdateAccessKey", "iam:DeleteLoginProfile", "iam:PutUserPolicy", "iam:PutRolePolicy"}
+CREDENTIAL_ACTIONS = {
+    "iam:UpdateAccessKey",
+    "iam:UpdateSSHPublicKey",
+    "iam:UpdateServiceSpecificCredential",
+    "iam:UpdateSigningCertificate",
+}
+ATTACH_ACTIONS = {"iam:AttachUserPolicy", "iam:AttachRolePolicy"}
+BOUNDARY_ACTIONS = {"iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary"}
+ENFORCE_ACTIONS = CREDENTIAL_ACTIONS | ATTACH_ACTIONS | BOUNDARY_ACTIONS
+# IAM writes no driftline role may ever hold: a policy document of its choosing, a deletion, a detach.
+NEVER = {
+    "iam:PutUserPolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteLoginProfile",
+    "iam:DeleteUser",
+    "iam:DeleteRole",
+    "iam:DeleteAccessKey",
+    "iam:CreatePolicyVersion",
+    "iam:DetachUserPolicy",
+    "iam:DetachRolePolicy",
+}
+POLICY_RESOURCES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/* arn:${AWS::Partition}:iam::aws:policy/*"
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 DLQ_SEND = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 
@@ -63,6 +88,7 @@ EXPECTED: dict[str, dict[str, tuple[set[str], str | None]]] = {
         "ReadIamAccountWide": (ACCOUNT_WIDE_READS, "*"),
         "ReadIamUsers": (USER_READS, OWN + "user/*"),
         "ReadIamRoles": (ROLE_READS, OWN + "role/*"),
+        "ReadIamPolicies": (POLICY_READS, POLICY_RESOURCES),
         "ReadRegistry": (REGISTRY_ACTIONS, None),
         "ReadWriteState": (STATE_ACTIONS, None),
         "ImportFindings": ({"securityhub:BatchImportFindings"}, PRODUCT_ARN),
@@ -72,14 +98,17 @@ EXPECTED: dict[str, dict[str, tuple[set[str], str | None]]] = {
         "ReadIamUsers": (USER_READS, OWN + "user/*"),
         "ReadIamRoles": (ROLE_READS, OWN + "role/*"),
         "ReadIamGroups": (GROUP_READS, OWN + "group/*"),
+        "ReadIamPolicies": (POLICY_READS, POLICY_RESOURCES),
         "ReadRegistry": (REGISTRY_ACTIONS, None),
         "ReadWriteState": (STATE_ACTIONS, None),
         "ImportFindings": ({"securityhub:BatchImportFindings"}, PRODUCT_ARN),
+        "RequestReconcile": ({"lambda:InvokeFunction"}, None),
     },
     "RegistryChangeFunction": {
         "WriteOwnLogGroup": ({"logs:CreateLogStream", "logs:PutLogEvents"}, None),
         "ReadIamUsers": (USER_READS, OWN + "user/*"),
         "ReadIamRoles": (ROLE_READS, OWN + "role/*"),
+        "ReadIamPolicies": (POLICY_READS, POLICY_RESOURCES),
         "ReadRegistry": (REGISTRY_ACTIONS, None),
         "ReadRegistryStream": (STREAM_ACTIONS, None),
         "ReadWriteState": (STATE_ACTIONS, None),
@@ -102,8 +131,7 @@ def _statements_of(synthesized: Synthesized, name: str) -> list[dict[str, Any]]:
 
 
 def _resource(statement: dict[str, Any]) -> str:
-    (resource,) = as_list(statement["Resource"])
-    return join(resource)
+    return " ".join(join(resource) for resource in as_list(statement["Resource"]))
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -115,7 +143,10 @@ def test_role_is_assumed_by_lambda_only_and_has_no_managed_policies(synthesized:
     assert trust == {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
     assert "ManagedPolicyArns" not in props
     assert "RoleName" not in props  # generated "Driftline-...": protected by the Driftline* exclusion
-    assert of_type(synthesized.resources, "AWS::IAM::ManagedPolicy") == {}
+    # The only managed policy of the stack is the deny policy for revoked identities, attached to no role of ours
+    (deny_id,) = of_type(synthesized.resources, "AWS::IAM::ManagedPolicy")
+    assert deny_id == synthesized.logical_id(synthesized.stack.enforcement.deny_policy)
+    assert "Roles" not in synthesized.resources[deny_id]["Properties"]
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -245,12 +276,20 @@ def test_security_hub_off_grants_nothing(existing: Synthesized) -> None:
 
 
 def test_report_mode_has_no_enforcement_permissions(synthesized: Synthesized) -> None:
-    # Given report mode (cdk.json's default): every action of every policy
-    granted = {a for stmt in statements(synthesized.resources) for a in actions(stmt)}
+    # Given report mode (cdk.json's default): every statement of every role's policy (the deny policy for revoked
+    # identities is attached to none of them)
+    deny_policy = synthesized.logical_id(synthesized.stack.enforcement.deny_policy)
+    granting = [
+        stmt
+        for lid, doc in policy_documents(synthesized.resources)
+        if lid != deny_policy
+        for stmt in as_list(doc["Statement"])
+    ]
+    granted = {a for stmt in granting for a in actions(stmt)}
     # Then no enforcement action and no Deny exist, and there is no enforcement policy
-    assert granted.isdisjoint(ENFORCE_ACTIONS)
+    assert granting and granted.isdisjoint(ENFORCE_ACTIONS | NEVER)
     assert synthesized.stack.detection.enforcement_policy is None
-    assert all(stmt["Effect"] == "Allow" and "NotAction" not in stmt for stmt in statements(synthesized.resources))
+    assert all(stmt["Effect"] == "Allow" and "NotAction" not in stmt for stmt in granting)
 
 
 def test_enforcement_permissions_exist_only_on_the_reconcile_role(enforcing: Synthesized) -> None:
@@ -268,15 +307,42 @@ def test_enforcement_permissions_exist_only_on_the_reconcile_role(enforcing: Syn
     assert attached == [{"Ref": _role_id(enforcing, "ReconcileFunction")}]
 
 
-def test_enforcement_allows_exactly_the_four_reversible_writes(enforcing: Synthesized) -> None:
+def test_enforcement_allows_exactly_the_reversible_writes(enforcing: Synthesized) -> None:
     # Given the enforcement policy
     document = _enforcement_document(enforcing)
     allows = [s for s in as_list(document["Statement"]) if s["Effect"] == "Allow"]
-    # Then it allows the user steps on this account's users and the role step on its roles, nothing else
+    # Then it allows deactivating users' credentials, and attaching (or setting as boundary) one policy, nothing else
+    principals = OWN + "user/* " + OWN + "role/*"
     assert {s["Sid"]: (actions(s), _resource(s)) for s in allows} == {
-        "EnforceOnUsers": ({"iam:UpdateAccessKey", "iam:DeleteLoginProfile", "iam:PutUserPolicy"}, OWN + "user/*"),
-        "EnforceOnRoles": ({"iam:PutRolePolicy"}, OWN + "role/*"),
+        "DeactivateCredentials": (CREDENTIAL_ACTIONS, OWN + "user/*"),
+        "AttachOnlyTheDenyPolicy": (ATTACH_ACTIONS, principals),
+        "BoundOnlyByTheDenyPolicy": (BOUNDARY_ACTIONS, principals),
     }
+    assert not {a for s in allows for a in actions(s)} & NEVER
+
+
+def test_the_enforce_role_can_attach_only_the_stacks_deny_policy(enforcing: Synthesized) -> None:
+    """The privilege-escalation test: an attach or boundary grant without a condition would let the reconcile role
+    give any unprotected principal AdministratorAccess. Both are limited to the stack's own deny policy by ARN."""
+    document = _enforcement_document(enforcing)
+    deny_policy = enforcing.logical_id(enforcing.stack.enforcement.deny_policy)
+    attach, boundary = (
+        sid_in(document["Statement"], "AttachOnlyTheDenyPolicy"),
+        sid_in(document["Statement"], "BoundOnlyByTheDenyPolicy"),
+    )
+    assert attach["Condition"] == {"ArnEquals": {"iam:PolicyARN": {"Ref": deny_policy}}}
+    assert boundary["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": {"Ref": deny_policy}}}
+
+
+def test_the_deny_policy_denies_every_action_on_every_resource(synthesized: Synthesized) -> None:
+    """What enforce attaches: driftline's own policy reading must call it a deny of everything."""
+    from driftline.domain.policy import session_deny
+
+    deny_id = synthesized.logical_id(synthesized.stack.enforcement.deny_policy)
+    props = synthesized.resources[deny_id]["Properties"]
+    assert (props["ManagedPolicyName"], props["Path"]) == ("DriftlineRevoked", "/driftline/")
+    found = session_deny("DriftlineRevoked", props["PolicyDocument"], via="managed")
+    assert found is not None and found.unconditional
 
 
 def test_the_same_policy_denies_enforcement_on_protected_principals(enforcing: Synthesized) -> None:
@@ -290,13 +356,17 @@ def test_the_same_policy_denies_enforcement_on_protected_principals(enforcing: S
     }
     for statement in denies.values():
         assert actions(statement) == ENFORCE_ACTIONS
-    # On AWS-owned roles, CDK bootstrap roles and driftline's own identities
+    # On AWS-owned roles, CDK bootstrap roles, driftline's own identities and the account's administrative roles
     assert _resources(denies["DenyEnforcingProtectedPrincipals"]) == {
         OWN + "role/aws-service-role/*",
         OWN + "role/aws-reserved/*",
         OWN + "role/cdk-*",
         OWN + "role/Driftline*",
         OWN + "user/Driftline*",
+        OWN + "role/OrganizationAccountAccessRole",
+        OWN + "role/AWSControlTowerExecution",
+        OWN + "role/AWSCloudFormationStackSetExecutionRole",
+        OWN + "role/stacksets-exec-*",
     }
     # On each break-glass name as a user or a role, on any path
     assert _resources(denies["DenyEnforcingBreakGlassPrincipals"]) == {
@@ -324,6 +394,8 @@ def test_the_same_policy_denies_enforcement_on_protected_principals(enforcing: S
         ("role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1", True),
         ("role/Driftline-DetectionReconcileFunctionRo-AbCdEf123456", True),
         ("role/DriftlineIamForwarder-IamEventForwardRuleEven-AbCdEf123456", True),
+        ("role/OrganizationAccountAccessRole", True),
+        ("role/stacksets-exec-0123456789abcdef", True),
         ("user/breakglass-admin", True),
         ("user/emergency/breakglass-admin", True),
         ("role/oncall-primary", True),
@@ -381,7 +453,7 @@ def test_nothing_outside_the_enforcement_policy_grants_iam_writes(enforcing: Syn
     # Then none grants an IAM write or uses NotAction/NotResource
     for stmt in others:
         assert "NotAction" not in stmt and "NotResource" not in stmt
-        assert not {a for a in actions(stmt) if a.startswith("iam:")} & ENFORCE_ACTIONS
+        assert not {a for a in actions(stmt) if a.startswith("iam:")} & (ENFORCE_ACTIONS | NEVER)
 
 
 def test_stack_names_start_with_driftline_so_generated_role_names_do(enforcing: Synthesized) -> None:

@@ -14,6 +14,7 @@ from driftline.adapters.key_cache import DynamoKeyCache
 from driftline.adapters.registry import DynamoRegistry, RegistryWriter
 from driftline.cli.sandbox import DEFAULT_ACCOUNT
 from driftline.domain.drift import Drift, DriftType
+from driftline.domain.enforcement import DENY_POLICY_NAME, DENY_POLICY_PATH, deny_policy_arn
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
@@ -78,6 +79,15 @@ class Sandbox:
     def policy(self, name: str) -> str:
         self.iam.create_policy(PolicyName=name, PolicyDocument=READ_ONLY)
         return policy_arn(name)
+
+    def deny_policy(self) -> str:
+        """The stack's deny-everything policy (stacks/constructs/enforcement.py), as deployed in every account."""
+        document = json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
+        )
+        arn = deny_policy_arn(ACCOUNT)
+        self.iam.create_policy(PolicyName=DENY_POLICY_NAME, Path=DENY_POLICY_PATH, PolicyDocument=document)
+        return arn
 
     def group(self, name: str) -> str:
         self.iam.create_group(GroupName=name)
@@ -173,13 +183,14 @@ class Sandbox:
 
 # -- looking at results --------------------------------------------------------------------------------------------
 def found(evaluation: Evaluation) -> set[tuple[str, str]]:
-    """Every drift as (type, identity key), e.g. ("unregistered-identity", "user#mallory")."""
-    return {(d.type.value, d.identity.key) for d in evaluation.comparison.drifts}
+    """Every drift as (type, identity as spelled), e.g. ("unregistered-identity", "user#mallory")."""
+    return {(d.type.value, d.identity.label) for d in evaluation.comparison.drifts}
 
 
 def the_drift(evaluation: Evaluation, drift_type: DriftType, identity: str) -> Drift:
     """The single drift of ``drift_type`` on ``identity`` (a ``kind#name`` key); fails listing what was found."""
-    matches = [d for d in evaluation.comparison.drifts if d.type is drift_type and d.identity.key == identity]
+    wanted = IdentityRef.parse(identity)  # names compare without case, as in IAM
+    matches = [d for d in evaluation.comparison.drifts if d.type is drift_type and d.identity == wanted]
     assert len(matches) == 1, f"expected one {drift_type.value} on {identity}, found {sorted(found(evaluation))}"
     return matches[0]
 

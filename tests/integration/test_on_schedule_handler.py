@@ -176,7 +176,7 @@ def _delete_registry_table(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def _deny_iam(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    def denied(self: Boto3IamReader, account_id: str, *, fresh_users: frozenset[str] = frozenset()) -> None:
+    def denied(self: Boto3IamReader, account_id: str, *, access: frozenset[Any] = frozenset()) -> None:
         raise IamReadError("IAM GetAccountAuthorizationDetails failed with AccessDenied: not authorized")
 
     monkeypatch.setattr(Boto3IamReader, "read_account", denied)

@@ -6,6 +6,7 @@ drifts plus the drift's identity, owner and evidence.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -162,9 +163,7 @@ def test_unenforced_revocation_of_a_role(sandbox: Sandbox) -> None:
     assert found(evaluation) == {("unenforced-revocation", "role#contractor-access")}
     drift = the_drift(evaluation, DriftType.UNENFORCED_REVOCATION, "role#contractor-access")
     assert drift.owner == "vendor-mgmt@example.com"
-    assert drift.evidence["still_active"] == [
-        "role exists with no session-revoking deny issued at or after the revocation"
-    ]
+    assert drift.evidence["still_active"] == ["role can still be assumed by Service:lambda.amazonaws.com"]
 
 
 def test_revocation_within_grace_period_is_pending_not_a_drift(sandbox: Sandbox) -> None:
@@ -223,9 +222,10 @@ def test_user_revocation_enforced_when_key_inactive_and_password_removed(sandbox
     assert _revocation(evaluation, "user#carol").state is RevocationState.ENFORCED
 
 
-def test_role_revocation_enforced_by_revoke_older_sessions_policy(sandbox: Sandbox) -> None:
-    """A revoked role carrying the AWSRevokeOlderSessions deny (cut-off after the revocation) must be enforced, and
-    the deny must not count as an inline entitlement."""
+def test_role_with_only_the_revoke_older_sessions_policy_stays_unenforced(sandbox: Sandbox) -> None:
+    """A revoked role carrying the AWSRevokeOlderSessions deny (cut-off after the revocation) kills old sessions but
+    lets the trust policy's principals start new ones: unenforced, saying who, and the deny is not counted as an
+    inline entitlement."""
     # Given a role revoked five days ago, then denied every session issued before now
     revoked_at = ago(days=5)
     sandbox.role("contractor-access")
@@ -239,7 +239,34 @@ def test_role_revocation_enforced_by_revoke_older_sessions_policy(sandbox: Sandb
     # When the account is reconciled
     evaluation = sandbox.reconcile()
 
-    # Then the revocation is enforced
+    # Then the revocation is unenforced, and the finding names who can still assume the role
+    assert found(evaluation) == {("unenforced-revocation", "role#contractor-access")}
+    drift = the_drift(evaluation, DriftType.UNENFORCED_REVOCATION, "role#contractor-access")
+    (reason,) = drift.evidence["still_active"]  # type: ignore[misc]
+    assert "Service:lambda.amazonaws.com" in reason and "stops no new session" in reason
+
+
+def test_role_whose_trust_policy_admits_nobody_is_enforced(sandbox: Sandbox) -> None:
+    """A revoked role whose trust policy was changed to an explicit deny of everyone: nobody can assume it, enforced
+    (GAAD's trust document read by driftline; moto evaluates nothing)."""
+    sandbox.role("contractor-access")
+    sandbox.register_role("contractor-access", status="revoked", revoked_at=ago(days=5))
+    nobody = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": ["sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity"],
+                }
+            ],
+        }
+    )
+    sandbox.iam.update_assume_role_policy(RoleName="contractor-access", PolicyDocument=nobody)
+
+    evaluation = sandbox.reconcile()
+
     assert found(evaluation) == set()
     assert _revocation(evaluation, "role#contractor-access").state is RevocationState.ENFORCED
 

@@ -18,7 +18,9 @@ from botocore.utils import parse_timestamp as botocore_parse_timestamp
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_securityhub import SecurityHubClient
+    from mypy_boto3_ssm import SSMClient
     from mypy_boto3_sts import STSClient
 
 RETRY_CONFIG = Config(
@@ -112,4 +114,12 @@ class Clients:
 
     def sts(self) -> STSClient:
         client: STSClient = self._client("sts")
+        return client
+
+    def lambda_(self) -> LambdaClient:
+        client: LambdaClient = self._client("lambda")
+        return client
+
+    def ssm(self) -> SSMClient:
+        client: SSMClient = self._client("ssm")
         return client

@@ -2,19 +2,26 @@
 per-user key listing only where the report and the key cache cannot prove the key set unchanged.
 
 Trade-off (README, "Reading IAM cheaply"): the credential report can be up to 4 hours old, so a key created or
-re-activated since it was generated is seen by the next report, or at once by the event path. Users the caller marks
-``fresh`` (every user with a revoked registry entry or revoked key) are read directly whenever the report still
-shows them able to act: enforcement only removes credentials, so a report that shows none needs no second look.
+re-activated since it was generated is seen by the next report, or at once by the event path. For the identities the
+caller names in ``access`` (revoked or expired entries) every way to act is established:
+- users: their other credentials (SSH public keys, service-specific credentials, signing certificates) come from a
+  cache at most a day old (the event path refreshes it), else are read; whenever one of them could still act, the
+  documents of its managed policies and boundary are read (a deny there settles the verdict without more reads);
+  and a user the report still shows with a password or an active key, and no such deny, is read directly, since the
+  report may predate the enforcement. A report that shows nothing usable needs no second look: enforcement only
+  removes credentials (the event path catches a re-activation at once);
+- roles: the trust policy comes with GAAD; the managed policy documents are read when it admits anyone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from driftline.adapters.credential_report import fetch_credential_report
+from driftline.adapters.iam_access import PolicyDocuments, could_act, other_credentials
 from driftline.adapters.iam_errors import iam_call
 from driftline.adapters.iam_identity import IdentityReads
 from driftline.adapters.iam_parse import (
@@ -26,7 +33,7 @@ from driftline.adapters.iam_parse import (
     slot_for,
     user_from_details,
 )
-from driftline.domain.identity import IdentityRef
+from driftline.domain.identity import IdentityRef, Kind, fold
 from driftline.domain.observed import (
     ALL_FACETS,
     Facet,
@@ -36,7 +43,7 @@ from driftline.domain.observed import (
     ObservedRole,
     ObservedUser,
 )
-from driftline.ports import KeyCache, KnownKey, NoKeyCache
+from driftline.ports import KeyCache, KnownKey, KnownOthers, NoKeyCache
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
@@ -46,6 +53,9 @@ GAAD_PAGE_SIZE = 1000  # the API's maximum; IAM may still return fewer with IsTr
 # of milliseconds, so a 5,000-user first run takes minutes one at a time. botocore clients are thread-safe; its
 # retry policy backs off on Throttling.
 KEY_READ_WORKERS = 4
+# How long a direct read of a user's other credentials stands in for a new one. Events that change them re-read the
+# user at once; this bounds what a lost event can hide.
+OTHERS_MAX_AGE = timedelta(days=1)
 
 
 def _can_act(row: ReportRow) -> bool:
@@ -73,7 +83,7 @@ class Boto3IamReader:
         self._now = now
         self._reads = IdentityReads(iam)
 
-    def read_account(self, account_id: str, *, fresh_users: frozenset[str] = frozenset()) -> Inventory:
+    def read_account(self, account_id: str, *, access: frozenset[IdentityRef] = frozenset()) -> Inventory:
         report = self._report()
         users: dict[str, ObservedUser] = {}
         roles: dict[str, ObservedRole] = {}
@@ -88,13 +98,69 @@ class Boto3IamReader:
                 for role_detail in page.get("RoleDetailList", []):
                     role = role_from_details(role_detail)
                     roles[role.name] = role
-        keys = self._keys(account_id, users, report, fresh_users)
+        judged = {(r.kind, fold(r.name)) for r in access}
+        docs = PolicyDocuments(self._iam)
+        self._other_credentials(account_id, users, report, {n for k, n in judged if k is Kind.USER})
+        fresh: set[str] = set()
+        for name, user in users.items():
+            if (Kind.USER, fold(name)) not in judged:
+                continue
+            row = report.get(name)
+            usable_keys = sum(s.active for s in row.key_slots) if row else 1
+            if could_act(user, usable_keys):
+                users[name] = user = docs.denies(user)  # type: ignore[assignment]
+            if user.denied_everything is None and (row is None or _can_act(row)):
+                fresh.add(name)
+        for name, role in roles.items():
+            if (Kind.ROLE, fold(name)) in judged and could_act(role):
+                roles[name] = docs.denies(role)  # type: ignore[assignment]
+        keys = self._keys(account_id, users, report, frozenset(fresh))
         return Inventory(account_id=account_id, observed_at=self._now(), users=users, roles=roles, keys=keys)
 
+    def _other_credentials(
+        self, account_id: str, users: dict[str, ObservedUser], report: dict[str, ReportRow], judged: set[str]
+    ) -> None:
+        """Fill in the other credentials of the judged users: from the cache when it is recent and agrees with the
+        report's certificate flags, else read (and remembered)."""
+        if not judged:
+            return
+        cached = self._cache.load_others(account_id)
+        now = self._now()
+        read: dict[str, KnownOthers] = {}
+        for name, user in users.items():
+            folded = fold(name)
+            if folded not in judged:
+                continue
+            known = cached.get(folded)
+            row = report.get(name)
+            certificates = sum(c.active for c in known.credentials if c.kind == "signing-certificate") if known else 0
+            if (
+                known is None
+                or now - known.read_at > OTHERS_MAX_AGE
+                or (row and row.active_certificates != certificates)
+            ):
+                known = read[folded] = KnownOthers(other_credentials(self._iam, name), now)
+            users[name] = user.model_copy(update={"other_credentials": known.credentials})
+        if read:
+            self._cache.save_others(account_id, read)
+
     def read_identities(
-        self, account_id: str, refs: Iterable[IdentityRef], *, facets: frozenset[Facet] = ALL_FACETS
+        self,
+        account_id: str,
+        refs: Iterable[IdentityRef],
+        *,
+        facets: frozenset[Facet] = ALL_FACETS,
+        access: frozenset[IdentityRef] = frozenset(),
     ) -> Inventory:
-        return self._reads.read(account_id, refs, self._now(), facets=facets)
+        inventory = self._reads.read(account_id, refs, self._now(), facets=facets, access=access)
+        read = {
+            fold(u.name): KnownOthers(u.other_credentials, inventory.observed_at)
+            for u in inventory.users.values()
+            if u.other_credentials is not None
+        }
+        if read:  # what a direct read saw replaces the reconcile's cached view at once
+            self._cache.save_others(account_id, read)
+        return inventory
 
     def group_members(self, group: str) -> list[str] | None:
         return self._reads.group_members(group)

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from driftline.adapters.iam_access import PolicyDocuments, could_act, with_other_credentials
 from driftline.adapters.iam_errors import absent_if_missing, error_code, iam_call
 from driftline.adapters.iam_parse import aware, role_from_details, user_from_details
-from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.identity import IdentityRef, Kind, fold
 from driftline.domain.observed import (
     ALL_FACETS,
     Facet,
@@ -154,27 +155,51 @@ class IdentityReads:
             ]
         return role_from_details(detail)
 
+    def _user_whole(
+        self, name: str, facets: frozenset[Facet], judged: bool, docs: PolicyDocuments
+    ) -> tuple[ObservedUser, list[ObservedKey]] | None:
+        """One user with the ``facets`` asked for, and, when ``judged``, every other way it could act."""
+        user = self.user(name, entitlements=Facet.ENTITLEMENTS in facets)
+        if user is None:
+            return None
+        keys: list[ObservedKey] = []
+        if Facet.CREDENTIALS in facets:
+            user, keys = self.user_credentials(user, password_use_known=True)
+            if judged:
+                user = with_other_credentials(self._iam, user)
+        if judged and Facet.ENTITLEMENTS in facets and could_act(user, sum(k.active for k in keys)):
+            user = docs.denies(user)  # type: ignore[assignment]
+        return user, keys
+
     # -- a scoped inventory --------------------------------------------------------------------------------------
     def read(
-        self, account_id: str, refs: Iterable[IdentityRef], now: datetime, *, facets: frozenset[Facet] = ALL_FACETS
+        self,
+        account_id: str,
+        refs: Iterable[IdentityRef],
+        now: datetime,
+        *,
+        facets: frozenset[Facet] = ALL_FACETS,
+        access: frozenset[IdentityRef] = frozenset(),
     ) -> Inventory:
         """An inventory scoped to ``refs``: a key's user is read too, and a user's keys come with it. With
         fewer ``facets`` a user is read without its login profile and keys (2 + one per key fewer calls) or without
-        its policies and groups (3 + one per inline policy fewer)."""
+        its policies and groups (3 + one per inline policy fewer). Of the ``access`` identities every way to act is
+        read: a user's other credentials (3 calls), and the documents of managed policies and the boundary of any
+        principal that could otherwise act (2 calls per policy)."""
         scope = set(refs)
+        judged = {(r.kind, fold(r.name)) for r in access}
+        docs = PolicyDocuments(self._iam)
         users: dict[str, ObservedUser] = {}
         roles: dict[str, ObservedRole] = {}
         keys: dict[str, ObservedKey] = {}
 
         def read_user(name: str) -> None:
-            user = self.user(name, entitlements=Facet.ENTITLEMENTS in facets)
-            if user is None:
-                return
-            scope.add(IdentityRef(kind=Kind.USER, name=name))
-            users[name] = user
-            if Facet.CREDENTIALS in facets:
-                users[name], found = self.user_credentials(user, password_use_known=True)
-                keys.update((k.access_key_id, k) for k in found)
+            found = self._user_whole(name, facets, (Kind.USER, fold(name)) in judged, docs)
+            if found is not None:
+                user, held = found
+                scope.add(user.ref)
+                users[user.name] = user
+                keys.update((k.access_key_id, k) for k in held)
 
         for name in sorted({r.name for r in scope if r.kind is Kind.USER}):
             read_user(name)
@@ -182,10 +207,14 @@ class IdentityReads:
         # Without credentials, keys are outside the observation: no owner to look for.
         unheld = [r for r in scope if r.kind is Kind.ACCESS_KEY and r.name not in keys and Facet.CREDENTIALS in facets]
         for ref in sorted(unheld, key=str):
-            if (owner := self.key_owner(ref.name)) and owner not in users:
+            if (owner := self.key_owner(ref.name)) and IdentityRef(kind=Kind.USER, name=owner) not in {
+                u.ref for u in users.values()
+            }:
                 read_user(owner)
         for ref in scope:
             if ref.kind is Kind.ROLE and (role := self.role(ref.name)):
+                if (Kind.ROLE, fold(role.name)) in judged and could_act(role):
+                    role = docs.denies(role)  # type: ignore[assignment]
                 roles[role.name] = role
         return Inventory(
             account_id=account_id,

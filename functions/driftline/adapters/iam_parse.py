@@ -12,8 +12,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from driftline.domain.observed import ObservedRole, ObservedUser, SessionDeny
-from driftline.domain.policy import session_deny
+from driftline.domain.observed import (
+    CredentialKind,
+    ObservedPrincipal,
+    ObservedRole,
+    ObservedUser,
+    OtherCredential,
+    SessionDeny,
+)
+from driftline.domain.policy import assumable_by, boundary_deny, session_deny
 
 # Values the credential report uses for "nothing here" (AWS-FACTS section 2).
 _EMPTY = {"", "N/A", "no_information", "not_supported"}
@@ -35,6 +42,11 @@ def _denies(policies: list[Mapping[str, Any]]) -> tuple[SessionDeny, ...]:
     return tuple(d for d in found if d is not None)
 
 
+def _boundary(detail: Mapping[str, Any]) -> str | None:
+    arn = (detail.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    return arn if isinstance(arn, str) and arn else None
+
+
 def _tags(detail: Mapping[str, Any]) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in detail.get("Tags") or []}
 
@@ -53,6 +65,7 @@ def user_from_details(detail: Mapping[str, Any], report: ReportRow | None) -> Ob
         groups=frozenset(detail.get("GroupList") or []),
         tags=_tags(detail),
         session_denies=_denies(inline),
+        permissions_boundary=_boundary(detail),
         password_enabled=report.password_enabled if report else False,
         password_last_used_at=report.password_last_used if report else None,
     )
@@ -72,7 +85,48 @@ def role_from_details(detail: Mapping[str, Any]) -> ObservedRole:
         inline_policies=frozenset(p["PolicyName"] for p in inline),
         tags=_tags(detail),
         session_denies=_denies(inline),
+        permissions_boundary=_boundary(detail),
         last_used_at=aware(last_used) if last_used else None,
+        assumable_by=assumable_by(_document(detail.get("AssumeRolePolicyDocument"))),
+    )
+
+
+def _document(value: Any) -> Mapping[str, Any] | None:
+    """A policy document as boto3 hands it over (already decoded into a dict; AWS-FACTS section 2)."""
+    return value if isinstance(value, Mapping) else None
+
+
+def with_managed_denies(
+    principal: ObservedPrincipal, documents: Mapping[str, Mapping[str, Any] | None]
+) -> ObservedPrincipal:
+    """``principal`` with the attached managed policies and permissions boundary that deny it everything, read from
+    ``documents`` (policy ARN -> default version's document; a missing one proves nothing)."""
+    found = [
+        deny
+        for arn in sorted(principal.managed_policies)
+        if (deny := session_deny(arn, documents.get(arn), via="managed")) is not None
+    ]
+    if principal.permissions_boundary and (
+        deny := boundary_deny(principal.permissions_boundary, documents.get(principal.permissions_boundary))
+    ):
+        found.append(deny)
+    known = set(principal.session_denies)
+    new = [d for d in found if d not in known]
+    return principal.model_copy(update={"session_denies": (*principal.session_denies, *new)}) if new else principal
+
+
+def other_credential(kind: CredentialKind, item: Mapping[str, Any]) -> OtherCredential:
+    """An SSH public key, service-specific credential or signing certificate from its List* answer."""
+    ids = {
+        "ssh-public-key": "SSHPublicKeyId",
+        "service-specific-credential": "ServiceSpecificCredentialId",
+        "signing-certificate": "CertificateId",
+    }
+    return OtherCredential(
+        kind=kind,
+        credential_id=str(item[ids[kind]]),
+        active=item.get("Status") == "Active",
+        service=item.get("ServiceName"),
     )
 
 
@@ -89,6 +143,7 @@ class ReportRow(NamedTuple):
     password_enabled: bool
     password_last_used: datetime | None
     key_slots: tuple[KeySlot, ...]
+    active_certificates: int = 0  # cert_1_active / cert_2_active (the report names no certificate ids)
 
 
 def parse_credential_report(content: bytes) -> dict[str, ReportRow]:
@@ -115,6 +170,7 @@ def parse_credential_report(content: bytes) -> dict[str, ReportRow]:
             password_enabled=raw.get("password_enabled") == "true",
             password_last_used=report_time(raw.get("password_last_used", "N/A")),
             key_slots=tuple(slots),
+            active_certificates=sum(raw.get(f"cert_{n}_active") == "true" for n in (1, 2)),
         )
     return rows
 

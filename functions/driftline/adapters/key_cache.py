@@ -1,4 +1,5 @@
-"""The key cache in the detector's state table: one item per user (``pk`` = ``keyset#<account>``, ``sk`` = user).
+"""The key cache in the detector's state table: one item per user (``pk`` = ``keyset#<account>``, ``sk`` = user), and
+the other-credentials cache of revoked and expired users (``pk`` = ``others#<account>``, ``sk`` = user, folded).
 
 Only users whose key set changed are written, so a quiet reconcile writes nothing. Unprocessed batch items are
 retried (botocore retries throttling per call; DynamoDB may still hand items back as unprocessed).
@@ -15,7 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from driftline.adapters.dynamo_batch import MAX_ROUNDS, write_all
 from driftline.domain.errors import StateStoreError
-from driftline.ports import KnownKey
+from driftline.domain.observed import OtherCredential
+from driftline.ports import KnownKey, KnownOthers
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,28 +39,61 @@ class DynamoKeyCache:
     def _pk(account_id: str) -> str:
         return f"keyset#{account_id}"
 
-    def load(self, account_id: str) -> dict[str, list[KnownKey]]:
-        known: dict[str, list[KnownKey]] = {}
+    def _items(self, pk: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": self._pk(account_id)}},
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
         }
         try:
             while True:
                 page = self._db.query(**kwargs)
-                for item in page.get("Items", []):
-                    known[item["sk"]["S"]] = [
-                        KnownKey(
-                            k["M"]["id"]["S"], datetime.fromisoformat(k["M"]["created"]["S"]), k["M"]["status"]["S"]
-                        )
-                        for k in item.get("keys", {}).get("L", [])
-                    ]
+                items += page.get("Items", [])
                 if "LastEvaluatedKey" not in page:
-                    return known
+                    return items
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
             raise StateStoreError(f"loading the key cache from {self._table} failed: {exc}") from exc
+
+    def load(self, account_id: str) -> dict[str, list[KnownKey]]:
+        return {
+            item["sk"]["S"]: [
+                KnownKey(k["M"]["id"]["S"], datetime.fromisoformat(k["M"]["created"]["S"]), k["M"]["status"]["S"])
+                for k in item.get("keys", {}).get("L", [])
+            ]
+            for item in self._items(self._pk(account_id))
+        }
+
+    def load_others(self, account_id: str) -> dict[str, KnownOthers]:
+        found: dict[str, KnownOthers] = {}
+        for item in self._items(f"others#{account_id}"):
+            try:
+                credentials = tuple(
+                    OtherCredential.model_validate_json(c["S"]) for c in item.get("credentials", {}).get("L", [])
+                )
+                found[item["sk"]["S"]] = KnownOthers(credentials, datetime.fromisoformat(item["read_at"]["S"]))
+            except (KeyError, ValueError):
+                continue  # an unreadable cache item is a cache miss: the user is read again
+        return found
+
+    def save_others(self, account_id: str, found: Mapping[str, KnownOthers]) -> None:
+        pk = {"S": f"others#{account_id}"}
+        requests: list[dict[str, Any]] = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": pk,
+                        "sk": {"S": user},
+                        "credentials": {"L": [{"S": c.model_dump_json()} for c in known.credentials]},
+                        "read_at": {"S": known.read_at.isoformat()},
+                    }
+                }
+            }
+            for user, known in found.items()
+        ]
+        for start in range(0, len(requests), BATCH):
+            self._write(requests[start : start + BATCH])
 
     def save(self, account_id: str, changed: Mapping[str, list[KnownKey]], removed: Iterable[str]) -> None:
         pk = {"S": self._pk(account_id)}

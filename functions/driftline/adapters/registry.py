@@ -48,8 +48,37 @@ def _plain(value: Any) -> Any:
 
 
 def from_item(item: Mapping[str, Any]) -> RegistryEntry:
+    """The entry an item holds. The sort key is the identity: an item whose body describes another identity (sort
+    key ``user#zed``, body ``bob``) is rejected, never judged as either."""
     data = {k: _plain(_DES.deserialize(v)) for k, v in item.items() if k not in KEY_FIELDS}
-    return RegistryEntry.model_validate(data)
+    entry = RegistryEntry.model_validate(data)
+    sort_key = item.get("sk", {}).get("S") if isinstance(item.get("sk"), Mapping) else None
+    if sort_key is not None and not _names(entry, sort_key):
+        raise ValueError(f"its sort key {sort_key} and its body ({entry.ref.label}) name different identities")
+    return entry
+
+
+def _names(entry: RegistryEntry, sort_key: str) -> bool:
+    """Whether ``sort_key`` is the entry's key: canonical (lower-case name) or as written before keys were folded."""
+    return sort_key in (entry.ref.key, entry.ref.label)
+
+
+def _one_per_identity(entries: list[RegistryEntry], problems: list[str]) -> list[RegistryEntry]:
+    """Items whose names differ only in case describe one IAM identity (IAM names ignore case). Each such group is a
+    problem naming every item; the revoked one (earliest revocation) is judged, so a duplicate never hides a
+    revocation, else the first."""
+    groups: dict[IdentityRef, list[RegistryEntry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.ref, []).append(entry)
+    kept: list[RegistryEntry] = []
+    for group in groups.values():
+        if len(group) > 1:
+            labels = ", ".join(e.ref.label for e in group)
+            problems.append(f"registry items {labels} are the same IAM identity (IAM names ignore case)")
+            revoked = sorted((e for e in group if e.revoked_at is not None), key=lambda e: e.revoked_at or 0)
+            group = revoked or group
+        kept.append(group[0])
+    return kept
 
 
 def _describe(exc: ClientError | BotoCoreError) -> str:
@@ -93,20 +122,22 @@ class DynamoRegistry:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
             raise RegistryError(f"reading registry table {self.table_name} failed: {_describe(exc)}") from exc
-        return RegistryLoad(account_id=account_id, entries=entries, problems=problems)
+        return RegistryLoad(account_id=account_id, entries=_one_per_identity(entries, problems), problems=problems)
 
     def get_many(self, account_id: str, refs: Iterable[IdentityRef]) -> dict[IdentityRef, RegistryEntry]:
         """The entries of ``refs`` that exist, in one BatchGetItem per 100 (consistent reads, like ``get``).
 
         Keys DynamoDB hands back unprocessed (throttling, size) are asked again with backoff; if some are still
         unprocessed after ``MAX_BATCH_ROUNDS``, that is an error, never a silent "not registered"."""
-        wanted = sorted({ref.key for ref in refs})
+        # The canonical key, and the name as spelled where it differs (items written before keys were folded).
+        wanted = sorted({form for ref in refs for form in (ref.key, ref.label)})
         found: dict[IdentityRef, RegistryEntry] = {}
         for start in range(0, len(wanted), BATCH_GET):
             keys = [{"pk": {"S": account_id}, "sk": {"S": sk}} for sk in wanted[start : start + BATCH_GET]]
             for item in self._batch_get(keys):
                 entry = from_item(item)
-                found[entry.ref] = entry
+                if entry.ref not in found or entry.is_revoked:  # two spellings: the revocation is never hidden
+                    found[entry.ref] = entry
         return found
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -119,15 +150,7 @@ class DynamoRegistry:
         return items
 
     def get(self, account_id: str, ref: IdentityRef) -> RegistryEntry | None:
-        try:
-            item = self._db.get_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": account_id}, "sk": {"S": ref.key}},
-                ConsistentRead=True,
-            ).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise RegistryError(f"reading {ref} from {self.table_name} failed: {_describe(exc)}") from exc
-        return from_item(item) if item else None
+        return self.get_many(account_id, [ref]).get(ref)
 
 
 class RegistryWriter:

@@ -41,6 +41,8 @@ EXPECTED = {
     ("unenforced-revocation", "user#carol"),
     ("revoked-credential-used", "access_key@carol"),
     ("unenforced-revocation", "access_key@dave"),
+    # only AWSRevokeOlderSessions: old sessions die, but its trust policy lets lambda start new ones
+    ("unenforced-revocation", "role#contractor-access"),
     ("expired-but-active", "user#erin"),
     ("stale-credential", "access_key@ci-deployer"),
     ("stale-credential", "role#legacy-batch"),

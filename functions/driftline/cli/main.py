@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from driftline import __version__
-from driftline.cli import demo, evidence, findings, scan
+from driftline.cli import demo, evidence, findings, restore_access, scan
 from driftline.cli.registry_args import add_registry_commands
 from driftline.cli.registry_cmd import run_registry
 
@@ -24,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_enforce_arguments(enforce_parser)
     enforce_parser.set_defaults(run=scan.run_scan)
+    restore_parser = commands.add_parser(
+        "restore-access", help="undo driftline's enforcement steps on one identity (after registry restore)"
+    )
+    restore_access.add_arguments(restore_parser)
+    restore_parser.set_defaults(run=restore_access.run_restore_access)
     registry_parser = commands.add_parser("registry", help="validate, import, export, adopt, revoke, restore, history")
     add_registry_commands(registry_parser)
     registry_parser.set_defaults(run=run_registry)

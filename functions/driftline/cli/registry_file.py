@@ -157,20 +157,27 @@ def parse_registry(text: str, source: str = "<registry>") -> RegistrySnapshot:
         problems.append(f"'entries' must be a list, got {type(raw_entries).__name__}")
         raw_entries = []
     entries: list[RegistryEntry] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, RegistryEntry]] = {}
     for index, raw in enumerate(raw_entries):
         entry, found = _entry_problems(index, raw, lines.get(index), found_while_reading.get(index, []))
         problems.extend(found)
         if entry is None:
             continue
         if entry.ref.key in seen:
-            line = f" (line {lines[index]})" if index in lines else ""
-            problems.append(f"entries[{index}]{line}: duplicate of entries[{seen[entry.ref.key]}] ({entry.ref.key})")
-        seen.setdefault(entry.ref.key, index)
+            first, other = seen[entry.ref.key]
+            problems.append(
+                f"entries[{index}]{_line(lines, index)}: duplicate of entries[{first}]{_line(lines, first)}: "
+                f"{other.ref.label} and {entry.ref.label} are the same IAM identity (IAM names ignore case)"
+            )
+        seen.setdefault(entry.ref.key, (index, entry))
         entries.append(entry)
     if problems:
         raise RegistryFileError(source, problems)
     return RegistrySnapshot(account_id=account, entries=tuple(entries))
+
+
+def _line(lines: dict[int, int], index: int) -> str:
+    return f" (line {lines[index]})" if index in lines else ""
 
 
 def load_registry_file(path: str | Path) -> RegistrySnapshot:

@@ -19,6 +19,25 @@ if TYPE_CHECKING:
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
 
+_NO_SERVICE_SPECIFIC_CREDENTIALS = (
+    '<ListServiceSpecificCredentialsResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+    "<ListServiceSpecificCredentialsResult><ServiceSpecificCredentials/><IsTruncated>false</IsTruncated>"
+    "</ListServiceSpecificCredentialsResult><ResponseMetadata><RequestId>driftline-sandbox</RequestId>"
+    "</ResponseMetadata></ListServiceSpecificCredentialsResponse>"
+)
+
+
+def fill_moto_gaps() -> None:
+    """moto 5.2 does not implement ListServiceSpecificCredentials (AWS-FACTS section 8): answer it, in-process and in
+    the embedded server alike, as an account whose users hold none. Tests of users that do hold such credentials use
+    botocore's Stubber instead."""
+    from moto.iam.responses import IamResponse
+
+    def list_service_specific_credentials(self: Any) -> str:
+        return _NO_SERVICE_SPECIFIC_CREDENTIALS
+
+    IamResponse.list_service_specific_credentials = list_service_specific_credentials  # type: ignore[attr-defined]
+
 
 def create_tables(dynamodb: DynamoDBClient, registry_table: str, state_table: str) -> None:
     """The registry table (stream on, as the stack creates it) and the state table (with TTL)."""
@@ -94,6 +113,7 @@ def moto_server() -> Iterator[str]:
     """Run moto's server on a free loopback port in this process; yield its endpoint URL; always stop it."""
     from moto.server import ThreadedMotoServer
 
+    fill_moto_gaps()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

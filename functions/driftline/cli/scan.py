@@ -17,10 +17,13 @@ from driftline.adapters.key_cache import DynamoKeyCache
 from driftline.adapters.ledger import DynamoLedger
 from driftline.adapters.registry import DynamoRegistry
 from driftline.adapters.securityhub import SecurityHubImporter
+from driftline.cli.account import BREAK_GLASS_PARAMETER, caller_account, deployment_break_glass
 from driftline.cli.file_registry import FileRegistry
 from driftline.cli.registry_file import load_registry_file
 from driftline.cli.render import print_json, print_table
+from driftline.domain.enforcement import Protections, caller_ref, deny_policy_arn
 from driftline.domain.errors import DriftlineError
+from driftline.domain.registry import RegistrySnapshot
 from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS, CompareSettings, Exclusions
 from driftline.enforcement import EnforcementSettings
 from driftline.findings.asff import Place
@@ -38,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--registry-table", help="DynamoDB registry table name")
     source.add_argument("--registry-file", help="registry YAML or JSON file")
     parser.add_argument("--state-table", help="state table for the key cache (makes quiet re-runs cheap)")
-    parser.add_argument("--account-id", help="account to scan (default: the caller's, from STS)")
+    parser.add_argument(
+        "--account-id", help="the account you expect to scan: refused when it is not the caller's (STS)"
+    )
     parser.add_argument("--endpoint-url", help="AWS endpoint, e.g. a moto server: http://127.0.0.1:5000")
     parser.add_argument("--region", default=None, help="region for the DynamoDB tables (IAM is global)")
     parser.add_argument("--format", choices=("table", "json"), default="table")
@@ -65,9 +70,10 @@ def compare_settings(args: argparse.Namespace) -> CompareSettings:
     )
 
 
-def _registry(args: argparse.Namespace, clients: Clients, account_id: str) -> RegistryReader:
-    if args.registry_file:
-        snapshot = load_registry_file(args.registry_file)
+def _registry(
+    args: argparse.Namespace, clients: Clients, account_id: str, snapshot: RegistrySnapshot | None
+) -> RegistryReader:
+    if snapshot is not None:
         if snapshot.account_id != account_id:
             raise DriftlineError(
                 f"{args.registry_file} describes account {snapshot.account_id}, but the scan is of account {account_id}"
@@ -91,18 +97,32 @@ def _sink(args: argparse.Namespace, clients: Clients, account_id: str) -> DriftS
 def add_enforce_arguments(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
     parser.add_argument("--dry-run", action="store_true", help="print the exact plan, change nothing")
-    parser.add_argument("--break-glass", action="append", default=[], help="name glob never to touch (repeatable)")
+    parser.add_argument(
+        "--break-glass",
+        action="append",
+        default=[],
+        help=f"name glob never to touch (repeatable), besides the deployment's list in SSM {BREAK_GLASS_PARAMETER}",
+    )
+    parser.add_argument("--deny-policy-arn", help="the deny-everything policy (default: the stack's DriftlineRevoked)")
     parser.set_defaults(enforce=True)
 
 
-def _enforcement(args: argparse.Namespace, clients: Clients) -> EnforcementSettings | None:
+def _enforcement(
+    args: argparse.Namespace, clients: Clients, account_id: str, caller: str, err: TextIO
+) -> EnforcementSettings | None:
     if not getattr(args, "enforce", False):
         return None
     if not args.dry_run and not args.state_table:
         raise DriftlineError("enforce needs --state-table: every step is written to the ledger before it runs")
+    deployed = deployment_break_glass(clients.ssm(), err)
+    protections = Protections(
+        deny_policy_arn=args.deny_policy_arn or deny_policy_arn(account_id, clients.partition),
+        break_glass=tuple(args.break_glass) + deployed,
+        caller=caller_ref(caller),
+    )
     return EnforcementSettings(
+        protections=protections,
         mode="report" if args.dry_run else "enforce",
-        break_glass=tuple(args.break_glass),
         enforcer=None if args.dry_run else Boto3Enforcer(clients.iam()),
     )
 
@@ -125,18 +145,20 @@ def run_scan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     out, err = out or sys.stdout, err or sys.stderr
     try:
         settings = compare_settings(args)
+        # A broken registry file is reported before any AWS call.
+        snapshot = load_registry_file(args.registry_file) if args.registry_file else None
         clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
-        account_id = args.account_id or clients.sts().get_caller_identity()["Account"]
+        account_id, caller = caller_account(clients, args.account_id)
         cache: KeyCache = DynamoKeyCache(clients.dynamodb(), args.state_table) if args.state_table else NoKeyCache()
         evaluation = reconcile(
             account_id,
             iam=Boto3IamReader(clients.iam(), key_cache=cache, report_wait_seconds=args.report_wait),
-            registry=_registry(args, clients, account_id),
+            registry=_registry(args, clients, account_id, snapshot),
             sink=_sink(args, clients, account_id),
             settings=settings,
             now=datetime.now(UTC),
             ledger=DynamoLedger(clients.dynamodb(), args.state_table) if args.state_table else None,
-            enforcement=_enforcement(args, clients),
+            enforcement=_enforcement(args, clients, account_id, caller, err),
         )
     except DriftlineError as exc:
         err.write(f"driftline scan: error: {exc}\n")

@@ -25,7 +25,7 @@ class Context:
     def entry(self, ref: IdentityRef) -> RegistryEntry | None:
         return self.registry.get(ref)
 
-    def user_entry(self, user_name: str) -> RegistryEntry | None:
+    def user_entry(self, user_name: str) -> RegistryEntry | None:  # registry refs compare without case
         return self.registry.get(IdentityRef(kind=Kind.USER, name=user_name))
 
     def key_revocation(self, key: ObservedKey) -> RegistryEntry | None:
@@ -37,11 +37,7 @@ class Context:
         return user if user is not None and user.is_revoked else None
 
     def principal(self, ref: IdentityRef) -> ObservedPrincipal | None:
-        if ref.kind is Kind.USER:
-            return self.inventory.users.get(ref.name)
-        if ref.kind is Kind.ROLE:
-            return self.inventory.roles.get(ref.name)
-        return None
+        return self.inventory.principal(ref)
 
     def excluded(self, ref: IdentityRef) -> bool:
         if ref.kind is Kind.ACCESS_KEY:
@@ -57,7 +53,7 @@ class Context:
             return principal.arn
         if ref.kind is Kind.ACCESS_KEY:
             key = self.inventory.keys.get(ref.name)
-            user = self.inventory.users.get(key.user_name) if key else None
+            user = self.inventory.user(key.user_name) if key else None
             return user.arn if user else None
         return None
 

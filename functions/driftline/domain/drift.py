@@ -70,6 +70,7 @@ class RevocationCheck(BaseModel):
     revoked_at: AwareDatetime
     state: RevocationState
     still_active: tuple[str, ...] = Field(default=(), description="What still lets the identity act, if anything.")
+    credentials: tuple[str, ...] = Field(default=(), description="A token per way to act (revocation.Access).")
     grace_ends_at: AwareDatetime
 
 

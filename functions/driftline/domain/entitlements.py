@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from driftline.domain.context import Context, stamp
 from driftline.domain.drift import Drift, DriftType
-from driftline.domain.identity import Kind
+from driftline.domain.identity import fold
 from driftline.domain.observed import ObservedPrincipal, ObservedUser
 from driftline.domain.registry import RegistryEntry
+from driftline.domain.revocation import still_active
 
 
 def check_active_entry(ctx: Context, entry: RegistryEntry) -> list[Drift]:
@@ -26,37 +27,33 @@ def check_active_entry(ctx: Context, entry: RegistryEntry) -> list[Drift]:
     return drifts
 
 
-def _can_act(ctx: Context, entry: RegistryEntry) -> bool:
-    if entry.kind is Kind.ACCESS_KEY:
-        key = ctx.inventory.keys.get(entry.name)
-        return key is not None and key.active
-    if entry.kind is Kind.USER:
-        user = ctx.inventory.users.get(entry.name)
-        return user is not None and (user.password_enabled or any(k.active for k in ctx.inventory.keys_of(user.name)))
-    role = ctx.inventory.roles.get(entry.name)
-    return role is not None and not role.sessions_revoked_since(ctx.now)
-
-
 def _expired(ctx: Context, entry: RegistryEntry) -> list[Drift]:
-    if entry.expires_at is None or not entry.expired(ctx.now) or not _can_act(ctx, entry):
+    """An expired identity must not be able to act: the same test as an enforced revocation."""
+    if entry.expires_at is None or not entry.expired(ctx.now):
+        return []
+    access = still_active(ctx, entry)
+    if not access:
         return []
     return [
         ctx.drift(
             DriftType.EXPIRED_BUT_ACTIVE,
             entry.ref,
-            f"{entry.kind.label} {entry.name} expired at {stamp(entry.expires_at)} and can still act in IAM",
+            f"{entry.kind.label} {entry.name} expired at {stamp(entry.expires_at)} and can still act in IAM: "
+            + "; ".join(a.reason for a in access),
             expires_at=entry.expires_at,
+            still_active=[a.reason for a in access],
             since=entry.expires_at,
         )
     ]
 
 
 def held_entitlements(principal: ObservedPrincipal) -> dict[str, frozenset[str]]:
-    """What a principal holds, by dimension. Session-revoking denies are not entitlements and are left out."""
-    denies = {d.policy_name for d in principal.session_denies}
+    """What a principal holds, by dimension. Deny-everything policies grant nothing and are left out."""
+    inline_denies = {d.policy_name for d in principal.session_denies if d.via == "inline"}
+    managed_denies = {d.policy_name for d in principal.session_denies if d.via == "managed"}
     held = {
-        "managed_policies": principal.managed_policies,
-        "inline_policies": frozenset(principal.inline_policies - denies),
+        "managed_policies": frozenset(principal.managed_policies - managed_denies),
+        "inline_policies": frozenset(principal.inline_policies - inline_denies),
     }
     if isinstance(principal, ObservedUser):
         held["groups"] = principal.groups
@@ -70,9 +67,11 @@ def _entitlements(ctx: Context, entry: RegistryEntry, principal: ObservedPrincip
         approved = getattr(entry, dimension)
         if approved is None:
             continue  # not governed by this entry
-        if extra := sorted(held - set(approved)):
+        same = fold if dimension != "managed_policies" else str  # group and policy names ignore case in IAM
+        approved_forms, held_forms = {same(a) for a in approved}, {same(h) for h in held}
+        if extra := sorted(h for h in held if same(h) not in approved_forms):
             excess[dimension] = extra
-        if lacking := sorted(set(approved) - held):
+        if lacking := sorted(a for a in approved if same(a) not in held_forms):
             missing[dimension] = lacking
     drifts = []
     if excess:

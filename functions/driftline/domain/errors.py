@@ -35,3 +35,15 @@ class CredentialReportUnavailable(IamReadError):
 
 class StateStoreError(DriftlineError):
     """The detector's state table could not be read or written."""
+
+
+class EnforcementError(DriftlineError):
+    """An enforcement (or undo) step failed in IAM; ``code`` is AWS's error code when there is one."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PolicyQuotaFull(EnforcementError):
+    """The identity already holds as many managed policies as IAM allows (LimitExceeded on Attach*Policy)."""

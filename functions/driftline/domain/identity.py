@@ -1,4 +1,12 @@
-"""Identity kinds and references: the vocabulary shared by the registry, the inventory and drifts."""
+"""Identity kinds and references: the vocabulary shared by the registry, the inventory and drifts.
+
+IAM user, group, role and policy names are unique within an account *regardless of case* ("Names are not
+distinguished by case": you cannot create both ``Bob`` and ``bob``), so a registry entry for ``user#bob`` governs the
+IAM user ``Bob``. Two references are therefore equal when their kinds are equal and their names are equal without
+case (access key ids are compared exactly: IAM issues them in upper case). ``key`` is the canonical text form used
+for storage and finding ids; ``name`` keeps the spelling it was given, for people.
+Reference: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html (UserName).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +28,11 @@ class Kind(StrEnum):
         return self.value.replace("_", " ")
 
 
+def fold(name: str) -> str:
+    """The case-free form of an IAM user, role, group or policy name (names are ASCII, so ``lower`` is exact)."""
+    return name.lower()
+
+
 class IdentityRef(BaseModel):
     """Names one identity: a user or role by name, an access key by its id (``user`` names the key's user)."""
 
@@ -29,9 +42,27 @@ class IdentityRef(BaseModel):
     name: str
 
     @property
+    def canonical_name(self) -> str:
+        return self.name if self.kind is Kind.ACCESS_KEY else fold(self.name)
+
+    @property
     def key(self) -> str:
-        """The registry sort key and the stable text form, e.g. ``user#alice``."""
+        """The registry sort key and the stable text form, e.g. ``user#alice`` (user and role names folded to lower
+        case, so every spelling IAM accepts gives the same key)."""
+        return f"{self.kind.value}#{self.canonical_name}"
+
+    @property
+    def label(self) -> str:
+        """The reference as it was spelled, for people: ``user#Bob``."""
         return f"{self.kind.value}#{self.name}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IdentityRef):
+            return NotImplemented
+        return self.kind is other.kind and self.canonical_name == other.canonical_name
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.canonical_name))
 
     @classmethod
     def parse(cls, text: str) -> IdentityRef:

@@ -6,20 +6,23 @@ IAM undoes (a key re-activated) goes back to ``pending`` or ``unenforced`` and l
 is kept in ``history`` (``"<time> <from> -> <to>"``), which also dates the last regression and the time the record was
 last seen becoming enforced.
 
-Which change enforced a revocation: the latest enforcing change IAM had made when the record was seen becoming
-enforced. Events can arrive out of order, so an enforced record is re-credited to a later-arriving event whose time
-is after the recorded evidence and not after that sighting; an older event, or one after the sighting (IAM was
-already enforced then), changes nothing.
+Which change enforced a revocation (``credit.enforcing_change``): the record keeps every credential change it was
+told of (CloudTrail events and driftline's own steps) and every way to act it saw usable since the revocation; the
+enforcing change follows from those sets alone, so events arriving in any order, or hours late, give the same answer.
+A complete answer replaces "observed" (enforced no later than the sighting); an answer after the sighting is no
+answer (IAM was enforced already). Failed enforcing calls are kept as ``attempts``: who tried, when, and AWS's error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from driftline.domain.credit import WHOLE, CredentialChange, enforcing_change, merge
 from driftline.domain.drift import RevocationCheck, RevocationState
 from driftline.domain.registry import RegistryEntry
 
@@ -49,15 +52,41 @@ class Enforcement(BaseModel):
 
 
 class ActionLog(BaseModel):
-    """One enforcement step driftline took, written before (``intended``) and after (``done`` / ``failed``)."""
+    """One enforcement step driftline took, written before (``intended``) and after (``done`` / ``failed``), and
+    ``undone`` when an operator reversed it. ``credential`` is the token the step disables (``*``: the identity);
+    ``user``, ``kind``, ``policy_arn`` and ``previous`` are what the undo needs."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     step: str
     target: str
-    status: Literal["intended", "done", "failed"]
+    status: Literal["intended", "done", "failed", "undone"]
     at: AwareDatetime
     error: str | None = None
+    credential: str | None = None
+    user: str | None = None
+    kind: str | None = None
+    policy_arn: str | None = None
+    previous: str | None = None
+
+
+class Attempt(BaseModel):
+    """An enforcing call on the revoked identity that AWS refused (e.g. an SCP denied ``UpdateAccessKey``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: AwareDatetime
+    event_name: str
+    error_code: str
+    event_id: str | None = None
+    actor_arn: str | None = None
+    target: str | None = None
+
+    @property
+    def description(self) -> str:
+        who = self.actor_arn or "an unknown caller"
+        what = f"{self.event_name}" + (f" on {self.target}" if self.target else "")
+        return f"an attempt by {who} at {self.at.isoformat()} to {what} was denied ({self.error_code})"
 
 
 class LedgerRecord(BaseModel):
@@ -78,6 +107,9 @@ class LedgerRecord(BaseModel):
     cancelled_at: AwareDatetime | None = None
     history: tuple[str, ...] = ()
     actions: tuple[ActionLog, ...] = ()
+    usable_seen: tuple[str, ...] = ()
+    changes: tuple[CredentialChange, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
     version: int = Field(default=0, ge=0)
 
     @property
@@ -119,49 +151,92 @@ def open_record(account_id: str, entry: RegistryEntry, now: datetime) -> LedgerR
 
 
 def advance(
-    record: LedgerRecord, check: RevocationCheck, now: datetime, evidence: Enforcement | None = None
+    record: LedgerRecord, check: RevocationCheck, now: datetime, changes: Sequence[CredentialChange] = ()
 ) -> LedgerRecord | None:
-    """The record after ``check``; None when nothing worth writing changed (an enforced record stays as it is unless
-    ``evidence`` re-credits it, see ``_recredit``)."""
-    target = _FROM_CHECK[check.state]
+    """The record after ``check`` and the credential ``changes`` an event brought; None when nothing worth writing
+    changed (quiet runs do not write)."""
     if record.state is LedgerState.CANCELLED:
         return None
+    learned = _learn(record, check, changes)
+    base = learned or record
+    target = _FROM_CHECK[check.state]
     if target is record.state is LedgerState.ENFORCED:
-        return _recredit(record, evidence, now)
+        return _recredit(base, now) or learned
     if target is record.state:
         # Still open: refresh "last checked" once a day, not on every run (quiet runs should not write).
         due = record.is_open and now - record.last_checked >= CHECK_REFRESH
-        return record.model_copy(update={"last_checked": now}) if due else None
+        return base.model_copy(update={"last_checked": now}) if due or learned else None
     if target is LedgerState.ENFORCED:
-        how = evidence or _own_action(record) or Enforcement(source="observed", at=now)
-        return _moved(record, target, now, enforced=how, seconds_to_enforce=_seconds(record, how))
+        how = _credit(base, now) or Enforcement(source="observed", at=now)
+        return _moved(base, target, now, enforced=how, seconds_to_enforce=_seconds(record, how))
     # Open again (first time, or IAM undid the enforcement): an open revocation has no enforcement evidence.
     if target is LedgerState.UNENFORCED:
         first = record.first_seen_unenforced or now
-        return _moved(record, target, now, first_seen_unenforced=first, enforced=None, seconds_to_enforce=None)
-    return _moved(record, target, now, enforced=None, seconds_to_enforce=None)
+        return _moved(base, target, now, first_seen_unenforced=first, enforced=None, seconds_to_enforce=None)
+    return _moved(base, target, now, enforced=None, seconds_to_enforce=None)
+
+
+def _learn(record: LedgerRecord, check: RevocationCheck, changes: Sequence[CredentialChange]) -> LedgerRecord | None:
+    """The record with the new changes and the ways to act this check saw usable; None when it knew them all."""
+    merged = merge(record.changes, changes)
+    usable = tuple(sorted(set(record.usable_seen) | set(check.credentials)))
+    if merged == record.changes and usable == record.usable_seen:
+        return None
+    return record.model_copy(update={"changes": merged, "usable_seen": usable})
 
 
 def _seconds(record: LedgerRecord, how: Enforcement) -> float:
     return max(0.0, (how.at - record.requested_at).total_seconds())
 
 
-def _recredit(record: LedgerRecord, evidence: Enforcement | None, now: datetime) -> LedgerRecord | None:
-    """An enforced record credited to a later enforcing change that arrived late (events come out of order).
+def own_changes(record: LedgerRecord) -> list[CredentialChange]:
+    """driftline's completed steps as credential changes (an undone step enabled its credential again)."""
+    found = []
+    for action in record.actions:
+        if action.status in ("done", "undone"):
+            found.append(
+                CredentialChange(
+                    credential=action.credential or WHOLE,
+                    effect="disable" if action.status == "done" else "enable",
+                    at=action.at,
+                    source="driftline",
+                    event_name=action.step,
+                )
+            )
+    return found
 
-    When the record was seen becoming enforced, the change that completed the enforcement had already happened: the
-    latest enforcing change up to that sighting is the best evidence. So ``evidence`` replaces the recorded one only
-    when it is strictly later than it and not later than the sighting. The same event again, an older one, or one
-    after the sighting (IAM was enforced already, so it completed nothing) gives None. Evidence of a record only
-    ``observed`` is never replaced (its time is the sighting itself)."""
-    current, seen = record.enforced, _last_move(record, into=LedgerState.ENFORCED)
-    if evidence is None or current is None or seen is None or not current.at < evidence.at <= seen:
+
+def _credit(record: LedgerRecord, until: datetime) -> Enforcement | None:
+    """The enforcing change the record's evidence proves, as the ledger's Enforcement; None if it proves none."""
+    regressed = _last_move(record, out_of=LedgerState.ENFORCED)
+    since = max(record.requested_at, regressed) if regressed else record.requested_at
+    change = enforcing_change([*record.changes, *own_changes(record)], record.usable_seen, since=since, until=until)
+    if change is None:
         return None
-    entry = f"{now.isoformat()} re-credited: {_described(current)} replaced by {_described(evidence)}"
+    return Enforcement(
+        source=change.source,
+        at=change.at,
+        event_id=change.event_id,
+        event_name=change.event_name,
+        actor_arn=change.actor_arn,
+    )
+
+
+def _recredit(record: LedgerRecord, now: datetime) -> LedgerRecord | None:
+    """An enforced record whose evidence now proves another (or a complete) enforcing change: changes arrive out of
+    order and late. The answer is computed up to the moment the record was seen becoming enforced; an answer that
+    equals the recorded evidence, or none at all, leaves the record as it is."""
+    current, seen = record.enforced, _last_move(record, into=LedgerState.ENFORCED)
+    if current is None or seen is None:
+        return None
+    better = _credit(record, seen)
+    if better is None or better == current:
+        return None
+    entry = f"{now.isoformat()} re-credited: {_described(current)} replaced by {_described(better)}"
     return record.model_copy(
         update={
-            "enforced": evidence,
-            "seconds_to_enforce": _seconds(record, evidence),
+            "enforced": better,
+            "seconds_to_enforce": _seconds(record, better),
             "last_checked": now,
             "history": (*record.history, entry),
         }
@@ -200,19 +275,15 @@ def _move(line: str) -> tuple[str, str, str] | None:
     return (stamp, before, after) if arrow and before in _STATES and after in _STATES else None
 
 
-def _own_action(record: LedgerRecord) -> Enforcement | None:
-    """driftline's own completed steps, if it enforced the revocation itself: only steps done since the last time
-    IAM undid an enforcement (a step that a regression undid enforces nothing)."""
-    since = _last_move(record, out_of=LedgerState.ENFORCED)
-    done = [a for a in record.actions if a.status == "done" and (since is None or a.at >= since)]
-    if not done:
-        return None
-    steps = ", ".join(sorted({a.step for a in done}))
-    return Enforcement(source="driftline", at=max(a.at for a in done), event_name=steps)
-
-
 def log_action(record: LedgerRecord, action: ActionLog) -> LedgerRecord:
     return record.model_copy(update={"actions": (*record.actions, action)})
+
+
+def log_attempt(record: LedgerRecord, attempt: Attempt) -> LedgerRecord | None:
+    """The record with a refused enforcing call added; None when it is known already (a redelivered event)."""
+    if any(a == attempt for a in record.attempts):
+        return None
+    return record.model_copy(update={"attempts": (*record.attempts, attempt)})
 
 
 def cancel(record: LedgerRecord, now: datetime) -> LedgerRecord | None:

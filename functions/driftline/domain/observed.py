@@ -6,13 +6,15 @@ comparison never concludes anything about an identity outside the inventory's sc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from functools import cached_property
+from typing import Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.identity import IdentityRef, Kind, fold
 
 
 class KeyStatus(StrEnum):
@@ -42,7 +44,9 @@ class ObservedKey(BaseModel):
 
 
 class SessionDeny(BaseModel):
-    """An inline deny-everything policy, optionally limited to sessions issued before a time (session revocation)."""
+    """A policy of the principal's own that denies everything: unconditionally, or only to sessions issued before a
+    time (session revocation, which stops no new session). ``via`` says where it sits: an inline policy (by name), an
+    attached managed policy or the permissions boundary (by ARN; a boundary counts when it allows nothing)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -50,6 +54,36 @@ class SessionDeny(BaseModel):
     issued_before: AwareDatetime | None = Field(
         default=None, description="None: denies every request (quarantine); else denies tokens issued before it."
     )
+    via: Literal["inline", "managed", "boundary"] = "inline"
+
+    @property
+    def unconditional(self) -> bool:
+        return self.issued_before is None
+
+    @property
+    def description(self) -> str:
+        where = {"inline": "inline policy", "managed": "managed policy", "boundary": "permissions boundary"}[self.via]
+        return f"{where} {self.policy_name}"
+
+
+CredentialKind = Literal["ssh-public-key", "service-specific-credential", "signing-certificate"]
+
+
+class OtherCredential(BaseModel):
+    """A user credential besides passwords and access keys: an SSH public key (CodeCommit), a service-specific
+    credential (CodeCommit/Keyspaces Git credentials, Bedrock API keys) or an X.509 signing certificate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: CredentialKind
+    credential_id: str
+    active: bool
+    service: str | None = None
+
+    @property
+    def description(self) -> str:
+        what = self.kind.replace("-", " ")
+        return f"{what} {self.credential_id}" + (f" ({self.service})" if self.service else "")
 
 
 class ObservedPrincipal(BaseModel):
@@ -66,6 +100,7 @@ class ObservedPrincipal(BaseModel):
     inline_policies: frozenset[str] = frozenset()
     tags: dict[str, str] = Field(default_factory=dict)
     session_denies: tuple[SessionDeny, ...] = ()
+    permissions_boundary: str | None = None
     last_use_event: str | None = Field(default=None, description="CloudTrail event id that proved the last use.")
 
     kind: ClassVar[Kind]
@@ -74,8 +109,14 @@ class ObservedPrincipal(BaseModel):
     def ref(self) -> IdentityRef:
         return IdentityRef(kind=self.kind, name=self.name)
 
+    @property
+    def denied_everything(self) -> SessionDeny | None:
+        """The first of the principal's own policies that denies every action unconditionally (nobody can act as
+        it, whatever its credentials or sessions), if any."""
+        return next((d for d in self.session_denies if d.unconditional), None)
+
     def sessions_revoked_since(self, when: datetime) -> bool:
-        """True when an inline deny blocks every session, or every session issued before ``when`` or later."""
+        """True when a deny blocks every session, or every session issued before ``when`` or later."""
         return any(d.issued_before is None or d.issued_before >= when for d in self.session_denies)
 
 
@@ -84,11 +125,17 @@ class ObservedUser(ObservedPrincipal):
     groups: frozenset[str] = frozenset()
     password_enabled: bool = False
     password_last_used_at: AwareDatetime | None = None
+    # SSH public keys, service-specific credentials and signing certificates; None when they were not read (then
+    # nothing can be concluded from their absence).
+    other_credentials: tuple[OtherCredential, ...] | None = None
 
 
 class ObservedRole(ObservedPrincipal):
     kind: ClassVar[Kind] = Kind.ROLE
     last_used_at: AwareDatetime | None = None
+    # Who the trust policy lets assume the role ("AWS:<arn or account>", "Service:<principal>", "Federated:<provider>",
+    # "*"); empty when nobody can; None when the trust policy was not read.
+    assumable_by: tuple[str, ...] | None = None
 
 
 class Facet(StrEnum):
@@ -131,15 +178,37 @@ class Inventory(BaseModel):
             return True
         return key_user is not None and IdentityRef(kind=Kind.USER, name=key_user) in self.scope
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Inventory:
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("_folded", None)  # the case-free index describes the original's identities
+        return copied
+
+    @cached_property
+    def _folded(self) -> tuple[dict[str, ObservedUser], dict[str, ObservedRole]]:
+        return {fold(n): u for n, u in self.users.items()}, {fold(n): r for n, r in self.roles.items()}
+
+    def user(self, name: str) -> ObservedUser | None:
+        """The user called ``name`` in any case (IAM names are unique regardless of case)."""
+        return self.users.get(name) or self._folded[0].get(fold(name))
+
+    def role(self, name: str) -> ObservedRole | None:
+        return self.roles.get(name) or self._folded[1].get(fold(name))
+
+    def principal(self, ref: IdentityRef) -> ObservedUser | ObservedRole | None:
+        if ref.kind is Kind.USER:
+            return self.user(ref.name)
+        if ref.kind is Kind.ROLE:
+            return self.role(ref.name)
+        return None
+
     def keys_of(self, user_name: str) -> list[ObservedKey]:
-        return [k for k in self.keys.values() if k.user_name == user_name]
+        folded = fold(user_name)
+        return [k for k in self.keys.values() if fold(k.user_name) == folded]
 
     def exists(self, ref: IdentityRef) -> bool:
-        if ref.kind is Kind.USER:
-            return ref.name in self.users
-        if ref.kind is Kind.ROLE:
-            return ref.name in self.roles
-        return ref.name in self.keys
+        if ref.kind is Kind.ACCESS_KEY:
+            return ref.name in self.keys
+        return self.principal(ref) is not None
 
     @property
     def identity_count(self) -> int:

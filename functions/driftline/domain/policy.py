@@ -1,23 +1,39 @@
-"""Reading the few policy shapes driftline must recognise: deny-everything and session-revoking inline policies.
+"""Reading the few policy shapes a revocation verdict depends on: deny-everything statements, session revocation,
+permissions boundaries that allow nothing, and who a role's trust policy lets assume it.
 
-IAM policy fields are "a string or a list" (``Action``, ``Resource``) and condition keys are case-insensitive; both
-are normalised here, in one place. Reference: AWS-FACTS section 3 and
-https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html
+IAM policy fields are "a string or a list" (``Action``, ``Resource``, ``Principal`` values) and condition operators
+and keys are case-insensitive; both are normalised here, in one place. Every reading errs towards "can still act":
+a shape this module does not recognise never counts as a lockout. References (IAM User Guide):
+reference_policies_evaluation-logic.html (an explicit deny in an identity policy or boundary overrides any allow),
+access_policies_boundaries.html (effective permissions are the intersection of identity policies and boundary),
+id_roles_use_revoke-sessions.html (the ``aws:TokenIssueTime`` deny affects only sessions issued before its time),
+reference_policies_elements_principal.html.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from fnmatch import fnmatchcase
+from typing import Any, Literal
 
 from driftline.domain.observed import SessionDeny
+
+# What makes a role's session: the three AssumeRole* actions (sts:TagSession and the like only decorate one).
+ASSUME_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity")
+PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 
 
 def ensure_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _statements(document: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    if not isinstance(document, Mapping):
+        return []
+    return [s for s in ensure_list(document.get("Statement")) if isinstance(s, Mapping)]
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -47,19 +63,106 @@ def _token_issue_cutoff(condition: Mapping[str, Any]) -> datetime | None | bool:
     return _parse_time(values[0]) if len(values) == 1 else False
 
 
-def session_deny(policy_name: str, document: Mapping[str, Any] | None) -> SessionDeny | None:
-    """Return a SessionDeny when the policy denies every action on every resource, unconditionally or for tokens
-    issued before a time; None for any other policy."""
-    if not isinstance(document, Mapping):
-        return None
-    for statement in ensure_list(document.get("Statement")):
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Deny":
-            continue
-        if "*" not in ensure_list(statement.get("Action")) or "*" not in ensure_list(statement.get("Resource")):
+def _denies_every_action(statement: Mapping[str, Any]) -> bool:
+    """``Effect: Deny`` on ``Action: *`` and ``Resource: *`` (``NotAction``/``NotResource`` never qualify: they leave
+    something out)."""
+    if statement.get("Effect") != "Deny" or "NotAction" in statement or "NotResource" in statement:
+        return False
+    return "*" in ensure_list(statement.get("Action")) and "*" in ensure_list(statement.get("Resource"))
+
+
+def session_deny(
+    policy_name: str, document: Mapping[str, Any] | None, via: Literal["inline", "managed"] = "inline"
+) -> SessionDeny | None:
+    """A SessionDeny when the policy denies every action on every resource, unconditionally (preferred when both
+    appear) or for tokens issued before a time; None for any other policy."""
+    cutoffs: list[datetime] = []
+    for statement in _statements(document):
+        if not _denies_every_action(statement):
             continue
         cutoff = _token_issue_cutoff(statement.get("Condition") or {})
         if cutoff is True:
-            return SessionDeny(policy_name=policy_name, issued_before=None)
+            return SessionDeny(policy_name=policy_name, issued_before=None, via=via)
         if isinstance(cutoff, datetime):
-            return SessionDeny(policy_name=policy_name, issued_before=cutoff)
-    return None
+            cutoffs.append(cutoff)
+    return SessionDeny(policy_name=policy_name, issued_before=max(cutoffs), via=via) if cutoffs else None
+
+
+def boundary_allows_nothing(document: Mapping[str, Any] | None) -> bool:
+    """Whether a permissions boundary leaves the principal no permission at all: it has no ``Allow`` statement, or it
+    denies every action unconditionally. An unreadable document allows (we cannot prove otherwise)."""
+    statements = _statements(document)
+    if not isinstance(document, Mapping) or "Statement" not in document:
+        return False
+    if not any(s.get("Effect") == "Allow" for s in statements):
+        return True
+    return any(_denies_every_action(s) and not s.get("Condition") for s in statements)
+
+
+def boundary_deny(boundary_arn: str, document: Mapping[str, Any] | None) -> SessionDeny | None:
+    return SessionDeny(policy_name=boundary_arn, via="boundary") if boundary_allows_nothing(document) else None
+
+
+# -- trust policies --------------------------------------------------------------------------------------------------
+def _action_matches(patterns: list[Any], action: str) -> bool:
+    return any(isinstance(p, str) and fnmatchcase(action, p.lower()) for p in patterns)
+
+
+def _grants_assume(statement: Mapping[str, Any]) -> bool:
+    """Whether the statement's actions cover at least one AssumeRole* action (``NotAction`` covers what it omits)."""
+    if "NotAction" in statement:
+        excluded = ensure_list(statement.get("NotAction"))
+        return any(not _action_matches(excluded, a) for a in ASSUME_ACTIONS)
+    return any(_action_matches(ensure_list(statement.get("Action")), a) for a in ASSUME_ACTIONS)
+
+
+def _covers_every_assume(statement: Mapping[str, Any]) -> bool:
+    if "NotAction" in statement:
+        return False
+    actions = ensure_list(statement.get("Action"))
+    return all(_action_matches(actions, a) for a in ASSUME_ACTIONS)
+
+
+def _principals(value: Any, *, deny: bool = False) -> set[str]:
+    """``"*"``, or ``Type:value`` for each principal of a ``Principal`` element (account ids and ARNs kept as
+    written). Services may read ``{"AWS": "*"}`` differently from ``"*"`` (CDK's AnyPrincipal note), so each reading
+    errs towards access: in an Allow it is everyone (``*``), in a Deny only AWS principals (``AWS:*``)."""
+    if value == "*":
+        return {"*"}
+    found: set[str] = set()
+    if isinstance(value, Mapping):
+        for kind in PRINCIPAL_TYPES:
+            for item in ensure_list(value.get(kind)):
+                if isinstance(item, str):
+                    found.add("*" if item == "*" and kind == "AWS" and not deny else f"{kind}:{item}")
+    return found
+
+
+def assumable_by(trust: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """Who the trust policy lets assume the role, sorted; empty when nobody can.
+
+    An ``Allow`` of an AssumeRole* action names principals (a condition narrows, it does not remove: they are still
+    listed); ``NotPrincipal`` in an ``Allow`` lets everyone else in (``*``). An unconditional ``Deny`` of every
+    AssumeRole* action to ``*`` shuts everyone out; one that names principals removes exactly those. A trust policy
+    that cannot be read is answered with ``*``: nothing proves the role cannot be assumed."""
+    if not isinstance(trust, Mapping):
+        return ("*",)
+    allowed: set[str] = set()
+    denied: set[str] = set()
+    for statement in _statements(trust):
+        effect = statement.get("Effect")
+        if effect == "Allow" and _grants_assume(statement):
+            allowed |= {"*"} if "NotPrincipal" in statement else _principals(statement.get("Principal"))
+        elif (
+            effect == "Deny"
+            and not statement.get("Condition")
+            and "NotPrincipal" not in statement
+            and _covers_every_assume(statement)
+        ):
+            denied |= _principals(statement.get("Principal"), deny=True)
+    if "*" in denied:
+        return ()
+    left = allowed - denied
+    if "AWS:*" in denied:
+        left = {p for p in left if not p.startswith("AWS:")}
+    return tuple(sorted(left))

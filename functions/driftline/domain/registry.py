@@ -112,11 +112,14 @@ class RegistrySnapshot(BaseModel):
 
     @model_validator(mode="after")
     def _unique(self) -> Self:
-        seen: set[str] = set()
+        seen: dict[str, RegistryEntry] = {}
         for entry in self.entries:
-            if entry.ref.key in seen:
-                raise ValueError(f"duplicate registry entry {entry.ref.key}")
-            seen.add(entry.ref.key)
+            if (other := seen.get(entry.ref.key)) is not None:
+                raise ValueError(
+                    f"duplicate registry entry: {other.ref.label} and {entry.ref.label} are the same IAM identity "
+                    "(IAM names ignore case)"
+                )
+            seen[entry.ref.key] = entry
         return self
 
     def by_ref(self) -> dict[IdentityRef, RegistryEntry]:

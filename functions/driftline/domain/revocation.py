@@ -1,45 +1,103 @@
 """Revoked registry entries: is the revocation enforced in IAM, and was the identity used after it?
 
-Enforcement means (AWS-FACTS section 3):
-- access key: the key is deleted or Inactive;
-- user: the user is deleted, or has no console password and no Active access key;
-- role: the role is deleted, or an inline policy denies every action for sessions issued before a time at or after
-  ``revoked_at`` (the ``AWSRevokeOlderSessions`` pattern), or denies everything unconditionally.
+A revocation is enforced when nobody can act as the identity (README, "What enforced means"):
+- access key: deleted or ``Inactive``, or its user cannot act at all (deleted, or denied everything);
+- user: deleted; or one of its own policies (inline, attached managed, or its permissions boundary allowing nothing)
+  denies every action unconditionally; or it holds no usable credential: no ``Active`` access key, no console
+  password, no active SSH public key, service-specific credential or signing certificate;
+- role: deleted; or denied everything as above; or its trust policy lets nobody assume it. A deny of sessions issued
+  before a time (``aws:TokenIssueTime``, the console's "revoke active sessions") is *not* enforcement: whoever the
+  trust policy names can start a new session the next second.
+
+``still_active`` answers with ``Access`` items: a stable token per way to act (``access_key:AKIA…``, ``password``,
+``ssh-public-key:APKA…``, ``role-session`` …, which the ledger uses to credit each credential's disabling change)
+and a sentence for people. Anything not read counts as a way to act: silence is never proof.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from driftline.domain.context import Context, stamp
 from driftline.domain.drift import Drift, DriftType, RevocationCheck, RevocationState
 from driftline.domain.identity import Kind
+from driftline.domain.observed import ObservedRole, ObservedUser
 from driftline.domain.registry import RegistryEntry
 
+PASSWORD = "password"
+ROLE_SESSION = "role-session"
+UNREAD = "credentials-not-read"
 
-def still_active(ctx: Context, entry: RegistryEntry) -> tuple[str, ...]:
-    """What still lets a revoked identity act; empty when the revocation is enforced (or the identity is gone)."""
+
+class Access(NamedTuple):
+    """One way an identity can still act: a stable credential token and why, in words."""
+
+    credential: str
+    reason: str
+
+
+def key_token(key_id: str) -> str:
+    return f"access_key:{key_id}"
+
+
+def user_access(user: ObservedUser, ctx: Context) -> list[Access]:
+    """Every way ``user`` can act (empty when it cannot act at all)."""
+    if user.denied_everything is not None:
+        return []
+    found = [
+        Access(key_token(k.access_key_id), f"access key {k.access_key_id} is Active")
+        for k in ctx.inventory.keys_of(user.name)
+        if k.active
+    ]
+    if user.password_enabled:
+        found.append(Access(PASSWORD, "console password is enabled"))
+    if user.other_credentials is None:
+        found.append(
+            Access(UNREAD, "its SSH public keys, service-specific credentials and signing certificates were not read")
+        )
+    else:
+        found += [
+            Access(f"{c.kind}:{c.credential_id}", f"{c.description} is Active")
+            for c in user.other_credentials
+            if c.active
+        ]
+    return found
+
+
+def role_access(role: ObservedRole, revoked_at: datetime | None) -> list[Access]:
+    """How ``role`` can still be used: by anyone its trust policy admits, unless a policy denies it everything."""
+    if role.denied_everything is not None or role.assumable_by == ():
+        return []
+    who = ", ".join(role.assumable_by) if role.assumable_by is not None else "whoever its trust policy names (not read)"
+    reason = f"role can still be assumed by {who}"
+    if revoked_at is not None and role.sessions_revoked_since(revoked_at):
+        reason += " (a deny of sessions issued before a time stops no new session)"
+    return [Access(ROLE_SESSION, reason)]
+
+
+def still_active(ctx: Context, entry: RegistryEntry) -> tuple[Access, ...]:
+    """What still lets a revoked (or expired) identity act; empty when nobody can act as it (or it is gone)."""
     if entry.kind is Kind.ACCESS_KEY:
         key = ctx.inventory.keys.get(entry.name)
-        return (f"access key {key.access_key_id} is Active",) if key and key.active else ()
-    if entry.kind is Kind.USER:
-        user = ctx.inventory.users.get(entry.name)
-        if user is None:
+        if key is None or not key.active:
             return ()
-        left = [f"access key {k.access_key_id} is Active" for k in ctx.inventory.keys_of(user.name) if k.active]
-        if user.password_enabled:
-            left.append("console password is enabled")
-        return tuple(left)
-    role = ctx.inventory.roles.get(entry.name)
-    if role is None or (entry.revoked_at is not None and role.sessions_revoked_since(entry.revoked_at)):
-        return ()
-    return ("role exists with no session-revoking deny issued at or after the revocation",)
+        user = ctx.inventory.user(key.user_name)
+        if user is not None and user.denied_everything is not None:
+            return ()
+        return (Access(key_token(key.access_key_id), f"access key {key.access_key_id} is Active"),)
+    if entry.kind is Kind.USER:
+        user = ctx.inventory.user(entry.name)
+        return tuple(user_access(user, ctx)) if user is not None else ()
+    role = ctx.inventory.role(entry.name)
+    return tuple(role_access(role, entry.revoked_at)) if role is not None else ()
 
 
 def check_revocation(ctx: Context, entry: RegistryEntry) -> tuple[RevocationCheck, list[Drift]]:
     assert entry.revoked_at is not None  # guaranteed by RegistryEntry validation for revoked entries
     grace_ends = entry.revoked_at + ctx.settings.grace_period
-    active = still_active(ctx, entry)
+    access = still_active(ctx, entry)
+    active = tuple(a.reason for a in access)
     if not active:
         state = RevocationState.ENFORCED
     elif ctx.now < grace_ends:
@@ -47,7 +105,12 @@ def check_revocation(ctx: Context, entry: RegistryEntry) -> tuple[RevocationChec
     else:
         state = RevocationState.UNENFORCED
     check = RevocationCheck(
-        identity=entry.ref, revoked_at=entry.revoked_at, state=state, still_active=active, grace_ends_at=grace_ends
+        identity=entry.ref,
+        revoked_at=entry.revoked_at,
+        state=state,
+        still_active=active,
+        credentials=tuple(a.credential for a in access),
+        grace_ends_at=grace_ends,
     )
     drifts: list[Drift] = []
     if state is RevocationState.UNENFORCED:
@@ -94,11 +157,11 @@ def _last_use(ctx: Context, entry: RegistryEntry) -> tuple[str, datetime, str | 
         if key and key.last_used_at:
             return "key_last_used_at", key.last_used_at, key.last_use_event
     elif entry.kind is Kind.ROLE:
-        role = ctx.inventory.roles.get(entry.name)
+        role = ctx.inventory.role(entry.name)
         if role and role.last_used_at:
             return "role_last_used_at", role.last_used_at, role.last_use_event
     else:
-        user = ctx.inventory.users.get(entry.name)
+        user = ctx.inventory.user(entry.name)
         if user and user.password_last_used_at:
             return "password_last_used_at", user.password_last_used_at, user.last_use_event
     return None

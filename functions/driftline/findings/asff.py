@@ -43,7 +43,10 @@ class Place(BaseModel):
 
 
 def finding_id(place: Place, drift_type: DriftType, identity: IdentityRef) -> str:
-    return f"driftline/{place.account_id}/{place.region}/{drift_type.value}/{identity.kind.value}/{identity.name}"
+    """Stable per drift: user and role names folded to lower case (IAM ignores their case), so every spelling of an
+    identity updates one finding."""
+    kind, _, name = identity.key.partition("#")
+    return f"driftline/{place.account_id}/{place.region}/{drift_type.value}/{kind}/{name}"
 
 
 def timestamp(value: datetime) -> str:
@@ -106,11 +109,11 @@ def _key_resource(place: Place, drift: Drift, key: ObservedKey | None, owner: Ob
 def resource(place: Place, drift: Drift, inventory: Inventory) -> dict[str, Any]:
     name = drift.identity.name
     if drift.identity.kind is Kind.USER:
-        body = _user_resource(place, name, inventory.users.get(name))
+        body = _user_resource(place, name, inventory.user(name))
     elif drift.identity.kind is Kind.ROLE:
-        body = _role_resource(place, name, inventory.roles.get(name))
+        body = _role_resource(place, name, inventory.role(name))
     else:
-        owner = inventory.users.get(drift.user) if drift.user else None
+        owner = inventory.user(drift.user) if drift.user else None
         body = _key_resource(place, drift, inventory.keys.get(name), owner)
     return body | {"Partition": place.partition, "Region": place.region}
 

@@ -4,6 +4,11 @@ Each event is turned into the identities it touched (``events.EVENT_RULES``), th
 from IAM and compared with the registry, and only their findings are published or resolved. Processing is
 idempotent on ``detail.eventID`` (Powertools Idempotency, state table), so a redelivered event writes nothing twice.
 
+An event that cannot say whom it changed (CloudTrail truncated its request, a managed policy's document changed) is
+never dropped: it asks for a whole-account reconcile (coalesced) and is counted (``TruncatedEvents``). A *failed*
+enforcing call on a revoked identity (an SCP denied ``UpdateAccessKey``, say) is kept on its ledger record as an
+attempt, with who, when and AWS's error code.
+
 Bad input never raises: it is rejected with a log line and a metric. Real failures (IAM, DynamoDB, Security Hub
 errors) raise, so Lambda retries and, after that, the dead-letter queue keeps the event.
 """
@@ -24,12 +29,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftline import events
 from driftline.adapters.aws import Clients
 from driftline.domain.identity import IdentityRef
+from driftline.domain.ledger import Attempt, LedgerRecord, log_attempt, open_record
 from driftline.domain.observed import ALL_FACETS
+from driftline.domain.registry import RegistryEntry
+from driftline.event_changes import attempted, credential_changes
 from driftline.event_triage import Triage, triage
 from driftline.handlers.report import record
 from driftline.handlers.wiring import ContainerClients, Wiring, account_of, wire
 from driftline.observability import logger, metrics
 from driftline.registry_memo import RegistryMemo
+from driftline.revocations import iso
 from driftline.service import evaluate_identities
 
 # EventBridge retries delivery for up to 24 h (AWS-FACTS section 1): remember processed events as long.
@@ -68,7 +77,6 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
     # An event re-reads only what it could change of a user (its rule's facets), unless someone revoked is involved:
     # then everything, as the ledger and the revoked-credential-used check need the whole identity.
     revoked_involved = any(_revoked(registry, wiring.account_id, r) for r in refs)  # revoked callers included
-    evidence = {r.key: events.enforcement_evidence(detail) for r in refs} if rule.enforcing else {}
     evaluation = evaluate_identities(
         wiring.account_id,
         sorted(refs, key=lambda r: r.key),
@@ -78,12 +86,70 @@ def evaluate_event(wiring: Wiring, decision: Triage) -> dict[str, Any]:
         settings=wiring.compare_settings,
         now=wiring.now(),
         ledger=wiring.ledger,
-        evidence=evidence,
+        changes=credential_changes(detail),
         observe=events.mark_use(used, detail) if used else None,
         facets=ALL_FACETS if revoked_involved else rule.reads,
     )
     summary = record(evaluation, wiring.clients.counter.snapshot())
     return {"status": "evaluated", "event_id": detail.eventID, "event_name": detail.eventName} | summary
+
+
+def widen(wiring: Wiring, decision: Triage) -> dict[str, Any]:
+    """An event that cannot say whom it changed: ask for a whole-account reconcile (coalesced), count it."""
+    assert decision.detail is not None
+    detail = decision.detail
+    metrics.add_metric(name="TruncatedEvents", unit=MetricUnit.Count, value=1)
+    requests = wiring.reconcile_requests
+    if requests is None:  # a deployment always sets it; without it the scheduled reconcile is the only net
+        logger.error(
+            "event names no identity and no reconcile function is configured", extra={"reason": decision.reason}
+        )
+        return {
+            "status": "widened",
+            "event_id": detail.eventID,
+            "reason": decision.reason,
+            "reconcile_requested": False,
+        }
+    reason = f"{detail.eventName} {detail.eventID}: {decision.reason}"
+    asked = requests.request(wiring.account_id, reason, wiring.now())
+    logger.warning(
+        "event names no identity: whole-account reconcile requested",
+        extra={"event_name": detail.eventName, "event_id": detail.eventID, "reason": decision.reason, "new": asked},
+    )
+    return {"status": "widened", "event_id": detail.eventID, "reason": decision.reason, "reconcile_requested": asked}
+
+
+def record_attempt(wiring: Wiring, decision: Triage) -> dict[str, Any]:
+    """A failed enforcing call: kept on the ledger record of every revoked identity it aimed at."""
+    assert decision.detail is not None
+    detail = decision.detail
+    aim = attempted(detail)
+    if aim is None:
+        return {"status": "skipped", "reason": f"{detail.eventName} would not have enforced anything"}
+    refs, target = aim
+    attempt = Attempt(
+        at=detail.eventTime,
+        event_name=detail.eventName,
+        error_code=detail.errorCode or "Unknown",
+        event_id=detail.eventID,
+        actor_arn=detail.userIdentity.arn,
+        target=target,
+    )
+    recorded = []
+    now = wiring.now()
+    for entry in wiring.registry.get_many(wiring.account_id, refs).values():
+        if not entry.is_revoked or entry.revoked_at is None:
+            continue
+
+        def change(current: LedgerRecord | None, entry: RegistryEntry = entry) -> LedgerRecord | None:
+            return log_attempt(current or open_record(wiring.account_id, entry, now), attempt)
+
+        if wiring.ledger.update(wiring.account_id, entry.ref.key, iso(entry.revoked_at), change) is not None:
+            recorded.append(entry.ref.key)
+    metrics.add_metric(name="DeniedEnforcementAttempts", unit=MetricUnit.Count, value=len(recorded))
+    if recorded:
+        logger.warning("enforcing call denied", extra={"identities": recorded, "attempt": attempt.description})
+    return {"status": "attempt", "event_id": detail.eventID, "recorded": recorded}
 
 
 def _unregistered_excluded(registry: RegistryMemo, wiring: Wiring, refs: set[IdentityRef]) -> set[IdentityRef]:
@@ -124,9 +190,11 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     store, config = _idempotency(clients, wiring.settings.state_table)
     config.register_lambda_context(context)
 
+    step = {"widen": widen, "attempt": record_attempt}.get(decision.status, evaluate_event)
+
     @idempotent_function(data_keyword_argument="detail", persistence_store=store, config=config)  # type: ignore[untyped-decorator]
     def process(detail: dict[str, Any]) -> dict[str, Any]:
-        return evaluate_event(wiring, decision)
+        return step(wiring, decision)
 
     result: dict[str, Any] = process(detail=decision.raw_detail)
     return result

@@ -14,13 +14,15 @@ from driftline.adapters.finding_state import DynamoFindingStates
 from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.key_cache import DynamoKeyCache
 from driftline.adapters.ledger import DynamoLedger
+from driftline.adapters.reconcile_request import LambdaReconcileRequests
 from driftline.adapters.registry import DynamoRegistry
 from driftline.adapters.securityhub import SecurityHubImporter
+from driftline.domain.enforcement import Protections, deny_policy_arn
 from driftline.domain.settings import CompareSettings
 from driftline.enforcement import EnforcementSettings
 from driftline.findings.asff import Place
 from driftline.findings.sink import SecurityHubSink
-from driftline.ports import DriftSink, NullSink
+from driftline.ports import DriftSink, NullSink, ReconcileRequests
 from driftline.settings import RuntimeSettings, get_settings
 
 
@@ -63,8 +65,18 @@ class Wiring:
     def enforcement(self) -> EnforcementSettings:
         """Enforcement permissions exist only in enforce mode (the stack adds them), and so does the enforcer."""
         enforcer = Boto3Enforcer(self.clients.iam()) if self.settings.mode == "enforce" else None
-        return EnforcementSettings(
-            mode=self.settings.mode, break_glass=self.settings.break_glass_principals, enforcer=enforcer
+        policy = self.settings.deny_policy_arn or deny_policy_arn(self.account_id, self.clients.partition)
+        protections = Protections(deny_policy_arn=policy, break_glass=self.settings.break_glass_principals)
+        return EnforcementSettings(protections=protections, mode=self.settings.mode, enforcer=enforcer)
+
+    @property
+    def reconcile_requests(self) -> ReconcileRequests | None:
+        """How an event that names nobody asks for a whole-account reconcile (the IAM event function only)."""
+        function = self.settings.reconcile_function
+        if not function:
+            return None
+        return LambdaReconcileRequests(
+            self.clients.dynamodb(), self.settings.state_table, self.clients.lambda_(), function
         )
 
     @staticmethod

@@ -78,7 +78,7 @@ CASES = [
     Case(
         "duplicate-identity",
         {"kind": "user", "name": "alice", "owner": "someone-else@example.com"},
-        ": duplicate of entries[0] (user#alice)",
+        ": duplicate of entries[0]",
     ),
     Case(
         "missing-owner",

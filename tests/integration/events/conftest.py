@@ -26,6 +26,7 @@ from tests.integration.support import ACCOUNT, REGISTRY_TABLE, STATE_TABLE, Sand
 
 REGION = "us-east-1"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:driftline-iam-event"
+RECONCILE_FUNCTION = "driftline-reconcile"
 _REQUESTS = itertools.count(1)
 
 
@@ -40,8 +41,8 @@ def lambda_context() -> Any:
 
 
 def finding_id(drift_type: str, identity: str) -> str:
-    """The Security Hub Id of a driftline finding: ``identity`` is ``kind#name``."""
-    kind, _, name = identity.partition("#")
+    """The Security Hub Id of a driftline finding: ``identity`` is ``kind#name`` (names folded, as in IAM)."""
+    kind, _, name = IdentityRef.parse(identity).key.partition("#")
     return f"driftline/{ACCOUNT}/{REGION}/{drift_type}/{kind}/{name}"
 
 
@@ -62,7 +63,12 @@ class _PooledClients(Clients):
 
     def __init__(self, shared: Clients) -> None:
         super().__init__(shared.session)
-        self._cache = {"iam": shared.iam(), "dynamodb": shared.dynamodb(), "securityhub": shared.securityhub()}
+        self._cache = {
+            "iam": shared.iam(),
+            "dynamodb": shared.dynamodb(),
+            "securityhub": shared.securityhub(),
+            "lambda": shared.lambda_(),
+        }
 
 
 class EventAccount:
@@ -74,8 +80,22 @@ class EventAccount:
         self.securityhub = sandbox.clients.securityhub()
         self.invocations: list[Invocation] = []
         self.evaluated: list[set[str]] = []  # identity keys of every evaluate_identities call
+        self.reconcile_requests: list[dict[str, Any]] = []  # payloads of the asynchronous reconcile invocations
         self._in_handler = False
         self._hook()
+        # moto runs no Lambda functions without Docker: answer Invoke (asynchronous, 202) and keep the payload.
+        lambda_events = sandbox.clients.lambda_().meta.events
+        lambda_events.register("provide-client-params.lambda.Invoke", self._invoked)
+        lambda_events.register("before-call.lambda.Invoke", self._accepted)
+
+    def _invoked(self, params: dict[str, Any], **_: Any) -> None:
+        self.reconcile_requests.append(
+            {"function": params["FunctionName"], "type": params["InvocationType"], **json.loads(params["Payload"])}
+        )
+
+    @staticmethod
+    def _accepted(**_: Any) -> Any:
+        return SimpleNamespace(status_code=202, headers={}, raw=None), {"StatusCode": 202, "ResponseMetadata": {}}
 
     # -- the handler -------------------------------------------------------------------------------------------
     def make_clients(self) -> Clients:
@@ -134,7 +154,7 @@ class EventAccount:
 
     def findings_of(self, identity: str) -> dict[str, dict[str, Any]]:
         """The findings whose Id names ``identity`` (``kind#name``)."""
-        kind, _, name = identity.partition("#")
+        kind, _, name = IdentityRef.parse(identity).key.partition("#")
         return {i: f for i, f in self.findings().items() if i.endswith(f"/{kind}/{name}")}
 
     def finding(self, drift_type: str, identity: str) -> dict[str, Any]:
@@ -155,6 +175,7 @@ class EventAccount:
 def account(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[EventAccount]:
     monkeypatch.setenv("DRIFTLINE_REGISTRY_TABLE", REGISTRY_TABLE)
     monkeypatch.setenv("DRIFTLINE_STATE_TABLE", STATE_TABLE)
+    monkeypatch.setenv("DRIFTLINE_RECONCILE_FUNCTION", RECONCILE_FUNCTION)
     monkeypatch.delenv("DRIFTLINE_PUBLISH_FINDINGS", raising=False)
     get_settings.cache_clear()
     helper = EventAccount(sandbox)

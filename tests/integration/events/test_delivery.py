@@ -102,9 +102,8 @@ def test_group_event_for_a_deleted_group_is_skipped(account: EventAccount) -> No
 @pytest.mark.parametrize(
     ("name", "values", "reason"),
     [
-        ("iam.AttachUserPolicy.access-denied", {}, "failed call AttachUserPolicy (AccessDenied)"),
         ("iam.ListUsers", {}, "ListUsers is not one driftline evaluates"),
-        ("iam.CreatePolicyVersion", {}, "CreatePolicyVersion is not one driftline evaluates"),
+        ("iam.TagUser", {"error_code": "AccessDenied"}, "failed call TagUser (AccessDenied)"),
         ("s3.CreateBucket", {}, "not an IAM API call"),
         ("iam.CreateRole", {"role": "AWSServiceRoleForSupport"}, "excluded identities"),
         ("iam.CreateRole", {"role": "cdk-hnb659fds-deploy-role-123456789012-us-east-1"}, "excluded identities"),
@@ -115,14 +114,19 @@ def test_group_event_for_a_deleted_group_is_skipped(account: EventAccount) -> No
         ),
         ("iam.AttachRolePolicy", {"role": "DriftlineIamEventFunctionRole"}, "excluded identities"),
     ],
-    ids=["access-denied", "read-only", "unhandled", "other-service", "service-linked", "cdk", "sso", "driftline"],
+    ids=["read-only", "failed-non-enforcing", "other-service", "service-linked", "cdk", "sso", "driftline"],
 )
 def test_skipped_events_touch_nothing_and_are_counted(
     account: EventAccount, capsys: pytest.CaptureFixture[str], name: str, values: dict[str, str], reason: str
 ) -> None:
     capsys.readouterr()
+    error = values.pop("error_code", None)
+    event = corpus.load(name, **values)
+    if error:
+        event["detail"]["errorCode"] = error
+        event["detail"].pop("responseElements", None)
 
-    _, result = account.send(name, **values)
+    result = account.deliver(event)
 
     assert result["status"] == "skipped"
     assert reason in result["reason"]
@@ -216,16 +220,18 @@ def test_event_from_another_account_is_not_evaluated_here(account: EventAccount)
     ],
     ids=["short-key-id", "short-key-id-2", "surrogate-user", "surrogate-role"],
 )
-def test_event_with_impossible_identifiers_is_rejected_not_raised(
+def test_event_with_impossible_identifiers_never_reaches_iam_and_is_not_dropped(
     account: EventAccount, name: str, values: dict[str, str]
 ) -> None:
-    """An identifier IAM cannot hold never reaches an IAM call: the event is rejected, or (a key event that also
-    names a valid user) only the user is evaluated; either way the handler does not raise."""
+    """An identifier IAM cannot hold never reaches an IAM call. A key event that also names a valid user evaluates
+    only the user; an event left naming nobody is widened: a whole-account reconcile is asked for (the change it
+    stands for is not dropped). Either way the handler does not raise."""
     _, result = account.send(name, **values)
 
     if "key_id" in values:
-        assert result["status"] in {"rejected", "evaluated"}
+        assert result["status"] in {"widened", "evaluated"}
         assert not any(values["key_id"] in finding_id for finding_id in account.findings())
     else:
-        assert result["status"] == "rejected"
+        assert result["status"] == "widened"
         assert account.findings() == {}
+        assert [r["source"] for r in account.reconcile_requests] == ["driftline.reconcile-request"]

@@ -58,7 +58,7 @@ def test_user_borrowing_a_role_exclusion_name_is_still_reported(account: EventAc
         now=datetime.now(UTC),
     )
     assert ("unregistered-identity", f"user#{name}") in {
-        (d.type.value, d.identity.key) for d in whole.comparison.drifts
+        (d.type.value, d.identity.label) for d in whole.comparison.drifts
     }
 
 

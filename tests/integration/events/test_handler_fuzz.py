@@ -48,6 +48,7 @@ def impossible_identifiers(decision: Triage) -> bool:
 
 def test_handler_never_raises_on_malformed_events(seeded: EventAccount) -> None:
     outcomes: Counter[str] = Counter()
+    answered: set[str] = set()  # event ids the idempotency store has answered (a repeated id gets that answer)
 
     @settings(
         max_examples=EXAMPLES,
@@ -63,13 +64,25 @@ def test_handler_never_raises_on_malformed_events(seeded: EventAccount) -> None:
         result = seeded.deliver(event)
 
         outcomes[result["status"]] += 1
-        if decision.status != "process":
+        event_id = decision.detail.eventID if decision.detail is not None else None
+        repeated = event_id in answered
+        if decision.status in {"process", "widen", "attempt"} and event_id:
+            answered.add(event_id)
+        if repeated:  # Powertools idempotency hands back the first answer for this event id: nothing ran twice
+            return
+        if decision.status == "widen":  # names nobody: the whole account is asked for, never dropped
+            assert result["status"] == "widened" and result["reason"] == decision.reason
+        elif decision.status == "attempt":  # a failed enforcing call: kept for the ledger, or nothing to keep
+            assert result["status"] in {"attempt", "skipped"}
+        elif decision.status != "process":
             assert result == {"status": decision.status, "reason": decision.reason}
         else:
             assert result["status"] in {"evaluated", "skipped"}
         if result["status"] == "evaluated":
             assert result["account_id"] == "123456789012"
             assert result["findings"]["failed"] == 0
+        elif result["status"] == "attempt":
+            assert result["event_id"]
         else:
             assert result["reason"].strip()
 

@@ -3,6 +3,7 @@ a revoked credential that signs a call is reported at once, from the event itsel
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ import pytest
 
 from driftline.domain.ledger import LedgerState
 from tests.integration.events.conftest import EventAccount
-from tests.integration.support import TRUST, revoke_sessions_document
+from tests.integration.support import READ_ONLY, TRUST, revoke_sessions_document
 
 REVOKED_AT = datetime.now(UTC).replace(microsecond=123456) - timedelta(hours=3)
 ENFORCED_AT = (REVOKED_AT + timedelta(hours=2, minutes=17, seconds=5)).replace(microsecond=0)  # CloudTrail: seconds
@@ -64,6 +65,45 @@ def deny_older_sessions(a: EventAccount, v: dict[str, Any]) -> None:
     v["inline_policy"], v["policy_document"] = "AWSRevokeOlderSessions", document
 
 
+DENY_EVERYTHING = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
+)
+
+
+def deny_everything_inline(a: EventAccount, v: dict[str, Any]) -> None:
+    a.iam.put_role_policy(RoleName="deployer", PolicyName="quarantine", PolicyDocument=DENY_EVERYTHING)
+    v["inline_policy"], v["policy_document"] = "quarantine", DENY_EVERYTHING
+
+
+def attach_deny_policy(principal: str) -> Callable[[EventAccount, dict[str, Any]], None]:
+    def enforce(a: EventAccount, v: dict[str, Any]) -> None:
+        arn = a.sandbox.deny_policy()
+        if principal == "role":
+            a.iam.attach_role_policy(RoleName="deployer", PolicyArn=arn)
+        else:
+            a.iam.attach_user_policy(UserName="carol", PolicyArn=arn)
+        v["policy_arn"] = arn
+
+    return enforce
+
+
+def trust_nobody(a: EventAccount, v: dict[str, Any]) -> None:
+    statement = {"Effect": "Deny", "Principal": "*", "Action": ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"]}
+    document = json.dumps(
+        {"Version": "2012-10-17", "Statement": [statement, {**statement, "Action": "sts:AssumeRoleWithSAML"}]}
+    )
+    a.iam.update_assume_role_policy(RoleName="deployer", PolicyDocument=document)
+    v["trust_policy"] = document
+
+
+def revoked_user_with_ssh_key(a: EventAccount) -> dict[str, Any]:
+    a.iam.create_user(UserName="carol")
+    body = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDDriftlineRevocationNotReal carol@laptop"
+    ssh = a.iam.upload_ssh_public_key(UserName="carol", SSHPublicKeyBody=body)["SSHPublicKey"]["SSHPublicKeyId"]
+    a.sandbox.register_user("carol", status="revoked", revoked_at=REVOKED_AT, ticket="SEC-42")
+    return {"user": "carol", "ssh_key_id": ssh, "status": "Inactive"}
+
+
 ENFORCING = [
     Enforcing(
         "iam.UpdateAccessKey",
@@ -84,9 +124,51 @@ ENFORCING = [
         revoked_user(password=True),
         lambda a, v: a.iam.delete_login_profile(UserName="carol"),
     ),
-    Enforcing("iam.PutRolePolicy", "role#deployer", revoked_role, deny_older_sessions),
+    Enforcing("iam.PutRolePolicy", "role#deployer", revoked_role, deny_everything_inline),
+    Enforcing("iam.AttachRolePolicy", "role#deployer", revoked_role, attach_deny_policy("role")),
+    Enforcing("iam.AttachUserPolicy", "user#carol", revoked_user(key=True, password=True), attach_deny_policy("user")),
+    Enforcing("iam.UpdateAssumeRolePolicy", "role#deployer", revoked_role, trust_nobody),
+    Enforcing(
+        "iam.UpdateSSHPublicKey",
+        "user#carol",
+        revoked_user_with_ssh_key,
+        lambda a, v: a.iam.update_ssh_public_key(UserName="carol", SSHPublicKeyId=v["ssh_key_id"], Status="Inactive"),
+    ),
     Enforcing("iam.DeleteRole", "role#deployer", revoked_role, lambda a, v: a.iam.delete_role(RoleName="deployer")),
 ]
+
+
+def test_revoking_older_sessions_is_not_enforcement_and_earns_no_credit(account: EventAccount) -> None:
+    """The console's "revoke active sessions" (AWSRevokeOlderSessions) on a revoked role: the PutRolePolicy event is
+    no proof, the record stays unenforced, and the finding stays active naming who can still assume the role."""
+    values = revoked_role(account)
+    account.send("iam.TagRole", **values)
+
+    deny_older_sessions(account, values)
+    _, result = account.send("iam.PutRolePolicy", event_time=ENFORCED_AT, caller="secops", **values)
+
+    (record,) = account.ledger("role#deployer")
+    assert record.state is LedgerState.UNENFORCED and record.enforced is None and record.changes == ()
+    finding = account.finding("unenforced-revocation", "role#deployer")
+    assert finding["RecordState"] == "ACTIVE"
+    assert "Service:lambda.amazonaws.com" in finding["Description"]
+    assert result["open_unenforced_revocations"] == 1
+
+
+def test_an_ordinary_allow_policy_event_is_never_the_proof(account: EventAccount) -> None:
+    """carol's last credential (her password) went while its event was lost; then an ordinary PutUserPolicy (Allow
+    s3 reads) arrives. It enforced nothing: the record is enforced, but only "observed", never credited to it."""
+    values = revoked_user(password=True)(account)
+    account.send("iam.TagUser", **values)
+    account.iam.delete_login_profile(UserName="carol")
+    account.iam.put_user_policy(UserName="carol", PolicyName="s3-read", PolicyDocument=READ_ONLY)
+
+    event, _ = account.send("iam.PutUserPolicy", event_time=ENFORCED_AT, caller="secops", **values)
+
+    (record,) = account.ledger("user#carol")
+    assert record.state is LedgerState.ENFORCED and record.enforced is not None
+    assert record.enforced.source == "observed"
+    assert record.enforced.event_id != event["detail"]["eventID"]
 
 
 @pytest.mark.parametrize("case", ENFORCING, ids=[c.event.removeprefix("iam.") for c in ENFORCING])
@@ -264,4 +346,7 @@ def test_older_enforcing_event_arriving_last_does_not_overwrite_the_completing_o
     assert record.state is LedgerState.ENFORCED and record.enforced is not None
     assert record.enforced.event_id == completing["detail"]["eventID"]
     assert record.seconds_to_enforce == (t2 - REVOKED_AT).total_seconds()
-    assert late["ledger_changes"] == 0
+    # the late event is kept on the record (so any order gives this answer), but re-credits nothing
+    assert late["ledger_changes"] == 1
+    assert not any("re-credited" in line for line in record.history)
+    assert {c.event_name for c in record.changes} == {"DeleteAccessKey", "DeleteLoginProfile"}

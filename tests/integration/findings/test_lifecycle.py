@@ -31,7 +31,7 @@ def fid(drift_type: DriftType, identity: str) -> str:
 
 
 def seed_demo(sandbox: Sandbox) -> dict[str, str]:
-    """The demo account: every drift type (12 drifts, EXPECTED in demo_scenario)."""
+    """The demo account: every drift type (13 drifts, EXPECTED in demo_scenario)."""
     now = datetime.now(UTC)
     keys = seed_iam(sandbox.iam, now)
     for entry in registry_entries(keys, now):
@@ -51,9 +51,9 @@ ALICE_EXCESS = ("excess-entitlement", "user#alice")
 
 
 def test_first_run_imports_one_valid_finding_per_drift(publisher: Publisher, sandbox: Sandbox) -> None:
-    """Input: the demo account (12 drifts of all 8 types), Security Hub enabled, empty state table. Must import
+    """Input: the demo account (13 drifts of all 8 types), Security Hub enabled, empty state table. Must import
     exactly one finding per drift in ONE BatchImportFindings call, each ACTIVE/FAILED, about the scanned account,
-    passing the ASFF rules moto does not enforce, and remember 12 ACTIVE states."""
+    passing the ASFF rules moto does not enforce, and remember 13 ACTIVE states."""
     # Given the demo account
     seed_demo(sandbox)
 
@@ -66,15 +66,15 @@ def test_first_run_imports_one_valid_finding_per_drift(publisher: Publisher, san
     assert {d.type for d in drifts} == set(DriftType)
     hub = publisher.hub()
     assert set(hub) == {finding_id(PLACE, d.type, d.identity) for d in drifts}
-    assert len(hub) == len(drifts) == 12
+    assert len(hub) == len(drifts) == len(EXPECTED) == 13
     for finding in hub.values():
         assert finding["AwsAccountId"] == ACCOUNT
         assert finding["RecordState"] == "ACTIVE" and finding["Compliance"]["Status"] == "FAILED"
         assert problems(finding, PLACE) == [], finding["Id"]
     # And the run made one import call and remembered every finding
     assert publisher.last_calls["securityhub.BatchImportFindings"] == 1
-    assert publisher.last_calls["states.save"] == 12
-    assert evaluation.publish.published == 12 and evaluation.publish.failed == {}
+    assert publisher.last_calls["states.save"] == 13
+    assert evaluation.publish.published == 13 and evaluation.publish.failed == {}
     states = publisher.remembered()
     assert set(states) == set(hub) and {s.record_state for s in states.values()} == {"ACTIVE"}
 
@@ -96,7 +96,7 @@ def test_quiet_rerun_writes_nothing(publisher: Publisher, sandbox: Sandbox) -> N
     assert [op for op in publisher.last_calls if op.startswith("securityhub.")] == []  # no reads either
     assert publisher.last_calls["states.save"] == 0
     assert publisher.last_calls["dynamodb.PutItem"] == 0
-    assert evaluation.publish.unchanged == 12 and evaluation.publish.published == 0
+    assert evaluation.publish.unchanged == 13 and evaluation.publish.published == 0
     assert {i: f["UpdatedAt"] for i, f in publisher.hub().items()} == before
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from driftline.adapters.finding_state import DynamoFindingStates
 from driftline.adapters.ledger import DynamoLedger
 from driftline.adapters.securityhub import SecurityHubImporter
+from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord
 from driftline.domain.registry import RegistryEntry, Status
 from driftline.domain.settings import CompareSettings
@@ -74,7 +75,7 @@ def hub_findings(securityhub: Any) -> dict[str, dict[str, Any]]:
 
 
 def unenforced_finding_id(identity: str) -> str:
-    kind, name = identity.split("#", 1)
+    kind, name = IdentityRef.parse(identity).key.split("#", 1)
     return f"driftline/{ACCOUNT}/us-east-1/unenforced-revocation/{kind}/{name}"
 
 

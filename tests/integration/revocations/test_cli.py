@@ -19,9 +19,10 @@ from driftline.adapters.aws import Clients
 from driftline.adapters.ledger import DynamoLedger
 from driftline.cli.main import main
 from driftline.cli.sandbox import create_tables, moto_server
+from driftline.domain.credit import CredentialChange
 from driftline.domain.drift import RevocationCheck, RevocationState
 from driftline.domain.identity import IdentityRef
-from driftline.domain.ledger import ActionLog, Enforcement, LedgerRecord, advance, cancel, log_action, open_record
+from driftline.domain.ledger import ActionLog, LedgerRecord, advance, cancel, log_action, open_record
 from driftline.domain.registry import RegistryEntry
 from tests.integration.revocations.support import revoke
 from tests.integration.support import ACCOUNT, REGISTRY_TABLE, STATE_TABLE, Sandbox
@@ -117,9 +118,9 @@ def iam_state(sandbox: Sandbox) -> dict[str, object]:
 
 def test_enforce_dry_run_prints_the_plan_and_changes_nothing(account: Sandbox, cli: Cli) -> None:
     """``driftline enforce --dry-run`` on bob's revoked key K1 (bob also has K2) and revoked carol must print on
-    stderr "Enforcement plan (dry run: nothing changed): 4 step(s)" with each step [planned], exit 1 (drift found),
-    and leave every key, login profile and inline policy as it was; the ledger (kept with --state-table) holds no
-    action."""
+    stderr "Enforcement plan (dry run: nothing changed): 3 step(s)" with each step [planned] (no login profile
+    deletion: the deny policy stops the console), exit 1 (drift found), and leave every key, login profile and
+    policy as it was; the ledger (kept with --state-table) holds no action."""
     # Given the revocations
     k1, carol_key = seed_revocations(account)
     before = iam_state(account)
@@ -132,13 +133,12 @@ def test_enforce_dry_run_prints_the_plan_and_changes_nothing(account: Sandbox, c
 
     # Then the plan is on stderr and nothing changed
     assert result.code == 1, result.err
-    assert "Enforcement plan (dry run: nothing changed): 4 step(s)" in result.err
+    assert "Enforcement plan (dry run: nothing changed): 3 step(s)" in result.err
     planned = re.findall(r"^  \[planned\] (.+)$", result.err, flags=re.MULTILINE)
     assert planned == [
         f"deactivate-access-key {k1}",
+        f"attach-deny-policy carol (arn:aws:iam::{ACCOUNT}:policy/driftline/DriftlineRevoked)",
         f"deactivate-access-key {carol_key}",
-        "delete-login-profile carol",
-        "deny-user-sessions-issued-before carol",
     ]
     assert "[applied]" not in result.err
     assert "unenforced-revocation" in result.out
@@ -217,9 +217,11 @@ def _opened(identity: str, requested: datetime, ticket: str, **extra: str) -> Le
     return open_record(ACCOUNT, entry, requested + timedelta(minutes=2))
 
 
-def _moved(record: LedgerRecord | None, state: RevocationState, at: datetime, **kw: Enforcement) -> LedgerRecord:
+def _moved(
+    record: LedgerRecord | None, state: RevocationState, at: datetime, changes: tuple[CredentialChange, ...] = ()
+) -> LedgerRecord:
     assert record is not None
-    moved = advance(record, _check(record.identity, record.requested_at, state), at, kw.get("evidence"))
+    moved = advance(record, _check(record.identity, record.requested_at, state), at, changes)
     assert moved is not None
     return moved
 
@@ -228,16 +230,25 @@ def ledger_records(now: datetime) -> list[LedgerRecord]:
     """Six revocations: enforced by CloudTrail, by driftline, observed; pending; unenforced; cancelled."""
     u, e = RevocationState.UNENFORCED, RevocationState.ENFORCED
     alice = _moved(_opened("user#alice", BASE, "SEC-1042"), u, BASE + timedelta(hours=1, minutes=5))
-    trail = Enforcement(
-        source="cloudtrail", at=BASE + timedelta(seconds=8225), event_id=EVENT_ID, event_name="UpdateAccessKey",
-        actor_arn=ACTOR,
+    trail = CredentialChange(
+        credential="*", effect="disable", at=BASE + timedelta(seconds=8225), event_id=EVENT_ID,
+        event_name="UpdateAccessKey", actor_arn=ACTOR,
     )  # fmt: skip
-    alice = _moved(alice, e, BASE + timedelta(hours=2, minutes=18), evidence=trail)
+    alice = _moved(alice, e, BASE + timedelta(hours=2, minutes=18), (trail,))
     key_at = datetime(2026, 5, 2, 14, 5, tzinfo=UTC)
     key = _moved(_opened(f"access_key#{KEY_ID}", key_at, "SEC-1043", user="bob"), u, key_at + timedelta(hours=1))
     done_at = key_at + timedelta(hours=1, minutes=30)
     for status in ("intended", "done"):
-        key = log_action(key, ActionLog(step="deactivate-access-key", target=KEY_ID, status=status, at=done_at))
+        key = log_action(
+            key,
+            ActionLog(
+                step="deactivate-access-key",
+                target=KEY_ID,
+                status=status,
+                at=done_at,
+                credential=f"access_key:{KEY_ID}",
+            ),
+        )
     key = _moved(key, e, done_at)
     old_at = datetime(2026, 5, 3, 8, 0, tzinfo=UTC)
     observed = _moved(_opened("role#old-ci", old_at, "SEC-1044"), e, old_at + timedelta(hours=4))

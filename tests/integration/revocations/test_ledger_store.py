@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from driftline.domain.credit import CredentialChange
 from driftline.domain.drift import RevocationCheck, RevocationState
 from driftline.domain.identity import IdentityRef
-from driftline.domain.ledger import Enforcement, LedgerRecord, advance, cancel, open_record
+from driftline.domain.ledger import LedgerRecord, advance, cancel, open_record
 from driftline.domain.registry import RegistryEntry
 from driftline.revocations import iso
 from tests.integration.revocations.support import ledger_of
@@ -35,16 +36,17 @@ def test_ledger_items_never_expire(sandbox: Sandbox) -> None:
     # Given three revocations and the ledger in the state table
     ledger = ledger_of(sandbox)
     now = REVOKED_AT + timedelta(hours=2)
-    event = Enforcement(source="cloudtrail", at=REVOKED_AT + timedelta(minutes=90), event_id="ev-1")
+    event = CredentialChange(credential="*", effect="disable", at=REVOKED_AT + timedelta(minutes=90), event_id="ev-1")
 
-    def moved(identity: str, state: RevocationState, proof: Enforcement | None = None) -> LedgerRecord | None:
+    def moved(identity: str, state: RevocationState, proof: CredentialChange | None = None) -> LedgerRecord | None:
         entry = RegistryEntry(
             kind="user", name=identity.split("#")[1], owner="o@example.com", status="revoked", revoked_at=REVOKED_AT
         )
 
         def change(current: LedgerRecord | None) -> LedgerRecord | None:
             base = current or open_record(ACCOUNT, entry, now)
-            return advance(base, _check(identity, state), now, proof) or (base if current is None else None)
+            told = [proof] if proof else []
+            return advance(base, _check(identity, state), now, told) or (base if current is None else None)
 
         return ledger.update(ACCOUNT, identity, iso(REVOKED_AT), change)
 

@@ -82,7 +82,8 @@ def test_revocation_opens_a_pending_record_and_checks_iam_at_once(stream_env: Sa
     assert record.state is LedgerState.PENDING
     assert record.requested_at == new.revoked_at
     assert (record.requested_by, record.ticket, record.reason) == (GOVERNANCE, "SEC-2001", "left the company")
-    assert record.version == 1
+    assert record.version == 2  # opened from the image, then the check's first sighting (her key, usable) kept
+    assert record.usable_seen == (f"access_key:{_key}",)
     assert transitions(record) == ["opened"]
 
     # And alice was checked in IAM at once
@@ -90,7 +91,7 @@ def test_revocation_opens_a_pending_record_and_checks_iam_at_once(stream_env: Sa
     changes = [line for line in logs if line["message"] == "registry change"]
     assert [(c["identity"], c["change"]) for c in changes] == [("user#alice", "revoked")]
     summary = next(line for line in logs if line["message"] == "evaluation finished")
-    assert summary["ledger_changes"] == 1
+    assert summary["ledger_changes"] == 2  # opened, then its first sighting kept
     assert summary["open_unenforced_revocations"] == 0
     assert summary["api_calls"]["iam.GetUser"] >= 1
     assert summary["api_calls"]["iam.ListAccessKeys"] >= 1
@@ -141,7 +142,7 @@ def test_restore_before_enforcement_cancels_the_record(stream_env: Sandbox) -> N
     assert record.state is LedgerState.CANCELLED
     assert record.cancelled_at is not None
     assert transitions(record) == ["opened", "pending -> cancelled"]
-    assert record.version == 2
+    assert record.version == 3  # opened, first sighting kept, cancelled
 
 
 def test_deleted_entry_makes_the_identity_unregistered(stream_env: Sandbox, log_lines: LogLines) -> None:
@@ -276,7 +277,7 @@ def test_a_real_failure_fails_only_its_record(stream_env: Sandbox, monkeypatch: 
         "batchItemFailures": []
     }
     kim = records(sandbox)["user#kim"]
-    assert (kim.state, kim.version, transitions(kim)) == (LedgerState.PENDING, 1, ["opened"])
+    assert (kim.state, kim.version, transitions(kim)) == (LedgerState.PENDING, 2, ["opened"])  # + first sighting
 
 
 def test_redelivery_is_idempotent(stream_env: Sandbox) -> None:

@@ -20,6 +20,7 @@ ACCOUNT = "123456789012"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 RECENT = NOW - timedelta(days=1)
 OWNER = "team-identity"
+TRUSTED = "Service:lambda.amazonaws.com"  # who a built role's trust policy admits, unless a test says otherwise
 
 
 def days_ago(days: float) -> datetime:
@@ -53,6 +54,7 @@ def observed_user(name: str, **overrides: Any) -> ObservedUser:
         "arn": user_arn(name),
         "principal_id": f"AIDA{name.upper()[:12]:X<16}",
         "created_at": RECENT,
+        "other_credentials": (),  # read, and none held (SSH keys, service-specific credentials, certificates)
     }
     fields.update(overrides)
     return ObservedUser(**fields)
@@ -66,6 +68,7 @@ def observed_role(name: str, **overrides: Any) -> ObservedRole:
         "principal_id": f"AROA{name.upper()[:12]:X<16}",
         "created_at": RECENT,
         "last_used_at": RECENT,
+        "assumable_by": (TRUSTED,),
     }
     fields.update(overrides)
     return ObservedRole(**fields)
@@ -149,7 +152,7 @@ def run(
 
 def kinds_and_names(result: Comparison) -> list[tuple[DriftType, str]]:
     """(type, identity key) of every drift, in output order: the compact form most assertions compare."""
-    return [(d.type, d.identity.key) for d in result.drifts]
+    return [(d.type, d.identity.label) for d in result.drifts]
 
 
 def only(result: Comparison, drift_type: DriftType | None = None) -> Drift:

@@ -217,7 +217,9 @@ def test_expired_entry_that_can_still_act_is_expired_but_active(entries: Any, in
     drift = only(run(entries, inv))
     # Then
     assert (drift.type, drift.severity, drift.identity.key) == (EXPIRED, Severity.HIGH, identity)
-    assert drift.evidence == {"expires_at": days_ago(3).isoformat()}
+    assert drift.evidence["expires_at"] == days_ago(3).isoformat()
+    assert drift.evidence["still_active"], "the finding says what still lets the identity act"
+    assert set(drift.evidence) == {"expires_at", "still_active"}
     assert drift.since == days_ago(3)
 
 

@@ -217,35 +217,40 @@ def test_key_with_active_entry_of_revoked_user_used_after_users_revocation() -> 
 # --- roles -----------------------------------------------------------------------------------------------------
 
 
-def test_revoked_role_without_session_deny_is_unenforced() -> None:
-    """A revoked role that still exists with no session-revoking deny: unenforced-revocation on the role."""
+def test_revoked_role_without_any_deny_is_unenforced_and_says_who_can_assume_it() -> None:
+    """A revoked role that still exists, no deny, trust admits lambda.amazonaws.com: unenforced-revocation naming the
+    principal the trust policy admits."""
     inv = inventory(roles=[observed_role("ops", last_used_at=BEFORE)])
     drift = only(run([revoked(role_entry("ops"), REVOKED_AT)], inv))
     assert (drift.type, drift.identity.key) == (UNENFORCED, "role#ops")
     assert drift.arn == role_arn("ops")
-    assert drift.evidence["still_active"] == [
-        "role exists with no session-revoking deny issued at or after the revocation"
-    ]
+    assert drift.evidence["still_active"] == ["role can still be assumed by Service:lambda.amazonaws.com"]
 
 
 @pytest.mark.parametrize(
     "deny_at",
-    [REVOKED_AT, REVOKED_AT + timedelta(minutes=10), None],
-    ids=["at-revoked_at", "after-revoked_at", "deny-everything"],
+    [REVOKED_AT, REVOKED_AT + timedelta(minutes=10), REVOKED_AT - timedelta(minutes=1)],
+    ids=["at-revoked_at", "after-revoked_at", "before-revoked_at"],
 )
-def test_revoked_role_with_session_deny_at_or_after_revocation_is_enforced(deny_at: datetime | None) -> None:
-    """An AWSRevokeOlderSessions deny issued at or after revoked_at (or an unconditional deny) enforces it."""
+def test_revoked_role_with_only_a_session_revoking_deny_is_unenforced(deny_at: datetime) -> None:
+    """AWSRevokeOlderSessions (deny for tokens issued before a time) kills old sessions only: whoever the trust policy
+    names can start a new one a second later, so the revocation is unenforced, at any cutoff, and the finding says
+    who can still assume the role and why the deny does not count."""
     inv = inventory(roles=[observed_role("ops", last_used_at=BEFORE, session_denies=(revoke_sessions(deny_at),))])
+    result = run([revoked(role_entry("ops"), REVOKED_AT)], inv)
+    assert result.revocations[0].state is RevocationState.UNENFORCED
+    reason = only(result).evidence["still_active"]
+    assert isinstance(reason, list)
+    assert "Service:lambda.amazonaws.com" in reason[0]
+    assert ("stops no new session" in reason[0]) is (deny_at >= REVOKED_AT)
+
+
+def test_revoked_role_with_an_unconditional_deny_everything_is_enforced() -> None:
+    """An inline policy denying * on * with no condition: nobody can act as the role, old sessions included."""
+    inv = inventory(roles=[observed_role("ops", last_used_at=BEFORE, session_denies=(revoke_sessions(None),))])
     result = run([revoked(role_entry("ops"), REVOKED_AT)], inv)
     assert result.drifts == ()
     assert result.revocations[0].state is RevocationState.ENFORCED
-
-
-def test_revoked_role_with_session_deny_before_revocation_is_unenforced() -> None:
-    """A session deny whose cutoff is 1 minute before revoked_at leaves later sessions alive: unenforced."""
-    deny = revoke_sessions(REVOKED_AT - timedelta(minutes=1))
-    inv = inventory(roles=[observed_role("ops", last_used_at=BEFORE, session_denies=(deny,))])
-    assert kinds_and_names(run([revoked(role_entry("ops"), REVOKED_AT)], inv)) == [(UNENFORCED, "role#ops")]
 
 
 def test_revoked_role_deleted_is_enforced() -> None:
@@ -256,9 +261,10 @@ def test_revoked_role_deleted_is_enforced() -> None:
 
 
 def test_revoked_role_used_after_revocation() -> None:
-    """A revoked role last used 1 h ago (revoked 5 h ago, sessions revoked): CRITICAL revoked-credential-used."""
+    """A revoked role last used 1 h ago (revoked 5 h ago, denied everything since): CRITICAL revoked-credential-used
+    even though it is enforced now."""
     used = hours_ago(1)
-    role = observed_role("ops", last_used_at=used, session_denies=(revoke_sessions(REVOKED_AT),))
+    role = observed_role("ops", last_used_at=used, session_denies=(revoke_sessions(None),))
     drift = only(run([revoked(role_entry("ops"), REVOKED_AT)], inventory(roles=[role])))
     assert (drift.type, drift.severity, drift.identity.key) == (USED, Severity.CRITICAL, "role#ops")
     assert drift.evidence["role_last_used_at"] == used.isoformat()
@@ -266,6 +272,6 @@ def test_revoked_role_used_after_revocation() -> None:
 
 @pytest.mark.parametrize("last_used", [BEFORE, REVOKED_AT, None], ids=["before", "at", "never"])
 def test_revoked_role_used_before_revocation_is_not_reported(last_used: datetime | None) -> None:
-    """A revoked role last used before (or exactly at) revoked_at, or never: no use-after drift."""
-    role = observed_role("ops", last_used_at=last_used, session_denies=(revoke_sessions(REVOKED_AT),))
+    """A revoked (and enforced) role last used before (or exactly at) revoked_at, or never: no use-after drift."""
+    role = observed_role("ops", last_used_at=last_used, session_denies=(revoke_sessions(None),))
     assert run([revoked(role_entry("ops"), REVOKED_AT)], inventory(roles=[role])).drifts == ()

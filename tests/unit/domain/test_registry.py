@@ -254,7 +254,7 @@ def test_entries_are_frozen() -> None:
 
 def test_snapshot_rejects_duplicate_entries() -> None:
     """Two entries for user#alice in one snapshot are rejected, naming the duplicate."""
-    with pytest.raises(ValidationError, match="duplicate registry entry user#alice"):
+    with pytest.raises(ValidationError, match="duplicate registry entry: user#alice and user#alice"):
         RegistrySnapshot(account_id=ACCOUNT, entries=(user_entry("alice"), user_entry("alice", owner="other")))
 
 

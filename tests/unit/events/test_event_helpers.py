@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory, KeyStatus, ObservedKey, ObservedRole, ObservedUser
-from driftline.events import CloudTrailDetail, enforcement_evidence, group_member_refs, mark_use, revoked_callers
+from driftline.events import CloudTrailDetail, group_member_refs, mark_use, revoked_callers
 from tests.events import corpus
 
 KEY = "AKIAQ3EGUJ4XKTPVX7M2"
@@ -92,21 +92,6 @@ def test_mark_use_of_a_user_without_a_long_term_key_is_a_password_use() -> None:
     observed = mark_use([BOB], console)(inventory())
 
     assert observed.users["bob"].password_last_used_at == WHEN
-
-
-def test_enforcement_evidence_names_the_event_and_its_actor() -> None:
-    evidence = enforcement_evidence(detail("iam.UpdateAccessKey"))
-
-    assert evidence.source == "cloudtrail"
-    assert evidence.at == WHEN
-    assert (evidence.event_id, evidence.event_name) == ("ev-1", "UpdateAccessKey")
-    assert evidence.actor_arn == "arn:aws:iam::123456789012:user/bob"
-
-
-def test_enforcement_evidence_of_an_assumed_role_names_the_session() -> None:
-    evidence = enforcement_evidence(detail("iam.AttachUserPolicy.assumed-role"))
-
-    assert evidence.actor_arn == "arn:aws:sts::123456789012:assumed-role/ops-admin/ops@example.com"
 
 
 def test_group_member_refs() -> None:

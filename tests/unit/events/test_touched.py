@@ -40,7 +40,24 @@ EXPECTED: dict[str, tuple[set[str], set[str]] | None] = {
     "iam.CreateAccessKey.self": ({ADMIN, THE_KEY}, set()),
     "iam.CreateAccessKey.self-null": ({ADMIN, THE_KEY}, set()),
     "iam.CreateLoginProfile": ({ALICE}, set()),
-    "iam.CreatePolicyVersion": None,
+    "iam.CreatePolicyVersion": (set(), set()),  # a policy's document changed under every holder: widened
+    "iam.CreateServiceSpecificCredential": ({ALICE}, set()),
+    "iam.DeleteRolePermissionsBoundary": ({ROLE}, set()),
+    "iam.DeleteServiceSpecificCredential": ({ALICE}, set()),
+    "iam.DeleteSigningCertificate": ({ALICE}, set()),
+    "iam.DeleteSSHPublicKey": ({ALICE}, set()),
+    "iam.DeleteUserPermissionsBoundary": ({ALICE}, set()),
+    "iam.PutRolePermissionsBoundary": ({ROLE}, set()),
+    "iam.PutUserPermissionsBoundary": ({ALICE}, set()),
+    "iam.ResetServiceSpecificCredential": ({ALICE}, set()),
+    "iam.SetDefaultPolicyVersion": (set(), set()),
+    "iam.UpdateAccessKey.access-denied": ({ALICE, THE_KEY}, set()),
+    "iam.UpdateLoginProfile": ({ALICE}, set()),
+    "iam.UpdateServiceSpecificCredential": ({ALICE}, set()),
+    "iam.UpdateSigningCertificate": ({ALICE}, set()),
+    "iam.UpdateSSHPublicKey": ({ALICE}, set()),
+    "iam.UploadSigningCertificate": ({ALICE}, set()),
+    "iam.UploadSSHPublicKey": ({ALICE}, set()),
     "iam.CreateRole": ({ROLE}, set()),
     "iam.CreateRole.aws-service": ({ROLE}, set()),
     "iam.CreateUser": ({ALICE}, set()),
@@ -61,7 +78,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]] | None] = {
     "iam.PutRolePolicy": ({ROLE}, set()),
     "iam.PutUserPolicy": ({ALICE}, set()),
     "iam.PutUserPolicy.omitted": ({ALICE}, set()),  # the truncated document is never read: IAM is re-read
-    "iam.PutUserPolicy.request-omitted": (set(), set()),  # nothing left to name: triage rejects it
+    "iam.PutUserPolicy.request-omitted": (set(), set()),  # nothing left to name: widened to the whole account
     "iam.RemoveUserFromGroup": ({ALICE}, set()),
     "iam.TagRole": ({ROLE}, set()),
     "iam.TagUser": ({ALICE}, set()),
@@ -75,12 +92,16 @@ EXPECTED: dict[str, tuple[set[str], set[str]] | None] = {
 
 # corpus file -> triage status, where it is not "process".
 NOT_PROCESSED = {
-    "iam.AttachUserPolicy.access-denied": ("skipped", "failed call AttachUserPolicy (AccessDenied)"),
-    "iam.CreatePolicyVersion": ("skipped", "CreatePolicyVersion is not one driftline evaluates"),
+    "iam.AttachUserPolicy.access-denied": ("attempt", "failed enforcing call AttachUserPolicy (AccessDenied)"),
+    "iam.UpdateAccessKey.access-denied": ("attempt", "failed enforcing call UpdateAccessKey (AccessDenied)"),
+    "iam.CreatePolicyVersion": ("widen", "a managed policy's document may have changed"),
+    "iam.SetDefaultPolicyVersion": ("widen", "a managed policy's document may have changed"),
     "iam.ListUsers": ("skipped", "ListUsers is not one driftline evaluates"),
     "s3.CreateBucket": ("skipped", "not an IAM API call (aws.s3, s3.amazonaws.com)"),
-    "iam.PutUserPolicy.request-omitted": ("rejected", "PutUserPolicy names no identity"),
+    "iam.PutUserPolicy.request-omitted": ("widen", "CloudTrail left out the request parameters"),
 }
+# Statuses whose decision still carries the parsed event (the handler acts on it).
+CARRIES_DETAIL = {"process", "widen", "attempt"}
 
 
 def detail_of(event: dict[str, Any]) -> CloudTrailDetail:
@@ -141,6 +162,7 @@ def test_touched_resolves_the_identities_of_every_corpus_event(name: str) -> Non
     refs, groups = expected
     assert {ref.key for ref in hit.refs} == refs
     assert set(hit.groups) == groups
+    assert (hit.widen is not None) is (not refs and not groups), "an event that names nobody is widened"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -150,11 +172,12 @@ def test_triage_of_every_corpus_event(name: str) -> None:
     status, reason = NOT_PROCESSED.get(name, ("process", ""))
     assert decision.status == status
     assert reason in decision.reason
-    if status == "process":
+    if status in CARRIES_DETAIL:
         assert decision.detail is not None and decision.raw_detail is not None
-        assert decision.touched == touched(decision.detail)
         assert decision.detail.eventID == VALUES["event_id"]
-    else:
+    if status == "process":
+        assert decision.touched == touched(decision.detail)  # type: ignore[arg-type]
+    if status not in CARRIES_DETAIL:
         assert decision.reason and decision.detail is None
 
 
@@ -219,15 +242,17 @@ def test_key_event_with_unusable_user_name_falls_back_to_the_caller(bad: object)
 
 
 @pytest.mark.parametrize("bad", [42, ["alice"], None, ""])
-def test_user_event_with_unusable_user_name_names_nobody(bad: object) -> None:
-    """Not a key event: there is no caller fallback, so nothing is touched and triage rejects the event."""
+def test_user_event_with_unusable_user_name_is_widened_not_dropped(bad: object) -> None:
+    """Not a key event: there is no caller fallback, so the event names nobody. A real change may hide behind it, so
+    it is never dropped: triage widens it (the handler asks for a whole-account reconcile)."""
     event = corpus.fill("iam.AttachUserPolicy", VALUES)
     event["detail"]["requestParameters"]["userName"] = bad
 
     hit = touched(detail_of(event))
 
     assert hit is not None and not hit.refs and not hit.groups
-    assert triage(event).status == "rejected"
+    assert hit.widen is not None and "names no identity" in hit.widen
+    assert triage(event).status == "widen"
 
 
 @pytest.mark.parametrize(
@@ -303,14 +328,11 @@ def test_iam_user_signing_with_a_session_key_has_no_caller_key() -> None:
     assert caller_key(detail) is None
 
 
-def test_enforcing_events_are_the_ones_that_can_end_a_revocation() -> None:
-    enforcing = {name for name, rule in events.EVENT_RULES.items() if rule.enforcing}
-    assert enforcing == {
-        "DeleteUser",
-        "UpdateAccessKey",
-        "DeleteAccessKey",
-        "DeleteLoginProfile",
-        "PutUserPolicy",
-        "DeleteRole",
-        "PutRolePolicy",
-    }
+def test_failed_calls_of_exactly_the_enforcing_events_are_kept() -> None:
+    """The calls whose failure the ledger keeps as a denied attempt: those that disable a way to act (never a
+    CreateUser or an Attach of a group policy), and each is an event driftline handles."""
+    assert set(events.EVENT_RULES) >= events.ENFORCING_EVENT_NAMES
+    assert {"UpdateAccessKey", "DeleteAccessKey", "AttachUserPolicy", "AttachRolePolicy", "DeleteUser"} <= (
+        events.ENFORCING_EVENT_NAMES
+    )
+    assert not {"CreateUser", "CreateAccessKey", "AttachGroupPolicy", "TagUser"} & events.ENFORCING_EVENT_NAMES

@@ -40,8 +40,9 @@ def test_a_handled_iam_call_is_processed(event: dict[str, Any]) -> None:
 
 # -- skipped: well-formed, but nothing for driftline -----------------------------------------------------------------
 @pytest.mark.parametrize("code", ["AccessDenied", "NoSuchEntity", "EntityAlreadyExists", "ThrottlingException"])
-def test_failed_calls_are_skipped(event: dict[str, Any], code: str) -> None:
-    failed = edited(event, "detail", "errorCode", value=code)
+def test_failed_calls_of_non_enforcing_events_are_skipped(code: str) -> None:
+    """A failed TagUser changed nothing and would have enforced nothing: skipped, naming the error."""
+    failed = edited(corpus.load("iam.TagUser"), "detail", "errorCode", value=code)
 
     decision = triage(failed)
 
@@ -49,11 +50,15 @@ def test_failed_calls_are_skipped(event: dict[str, Any], code: str) -> None:
     assert code in decision.reason
 
 
-def test_failed_corpus_call_is_skipped_even_though_it_names_a_user() -> None:
-    decision = triage(corpus.load("iam.AttachUserPolicy.access-denied"))
+@pytest.mark.parametrize("name", ["iam.AttachUserPolicy.access-denied", "iam.UpdateAccessKey.access-denied"])
+def test_failed_enforcing_calls_are_kept_as_attempts(name: str) -> None:
+    """A failed AttachUserPolicy / UpdateAccessKey may be someone trying to enforce a revocation and being refused
+    (an SCP, a missing permission): triage hands it on as an attempt, with the parsed detail."""
+    decision = triage(corpus.load(name))
 
-    assert decision.status == "skipped"
+    assert decision.status == "attempt"
     assert "AccessDenied" in decision.reason
+    assert decision.detail is not None and decision.detail.errorCode == "AccessDenied"
 
 
 @pytest.mark.parametrize(
@@ -80,9 +85,7 @@ def test_s3_create_bucket_is_skipped() -> None:
     assert "aws.s3" in decision.reason
 
 
-@pytest.mark.parametrize(
-    "name", ["ListUsers", "GetUser", "CreatePolicyVersion", "SetDefaultPolicyVersion", "UpdateUser", "createuser"]
-)
+@pytest.mark.parametrize("name", ["ListUsers", "GetUser", "UpdateUser", "createuser"])
 def test_unknown_iam_event_names_are_skipped(event: dict[str, Any], name: str) -> None:
     decision = triage(edited(event, "detail", "eventName", value=name))
 
@@ -90,11 +93,19 @@ def test_unknown_iam_event_names_are_skipped(event: dict[str, Any], name: str) -
     assert decision.reason == f"event {name} is not one driftline evaluates"
 
 
+@pytest.mark.parametrize("name", ["iam.CreatePolicyVersion", "iam.SetDefaultPolicyVersion"])
+def test_a_managed_policy_version_change_is_widened_to_the_whole_account(name: str) -> None:
+    """A new default version of a managed policy changes every holder at once (e.g. the deny policy edited to
+    allow): no single identity to re-read, so the event asks for a whole-account reconcile."""
+    decision = triage(corpus.load(name))
+    assert decision.status == "widen"
+    assert "every holder" in decision.reason
+
+
 def test_corpus_unknown_iam_events_are_skipped() -> None:
-    for name in ("iam.ListUsers", "iam.CreatePolicyVersion"):
-        decision = triage(corpus.load(name))
-        assert decision.status == "skipped", name
-        assert corpus.event_name_of(name) in decision.reason
+    decision = triage(corpus.load("iam.ListUsers"))
+    assert decision.status == "skipped"
+    assert "ListUsers" in decision.reason
 
 
 # -- rejected: not a CloudTrail event at all -------------------------------------------------------------------------

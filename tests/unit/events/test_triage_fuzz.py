@@ -9,26 +9,32 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 
 from driftline.event_triage import Triage, triage
-from driftline.events import EVENT_RULES
+from driftline.events import ENFORCING_EVENT_NAMES, EVENT_RULES
 from tests.events import fuzz
 
 EXAMPLES = 10_000
 
 
 def check(decision: Triage) -> None:
-    assert decision.status in {"process", "rejected", "skipped"}
+    assert decision.status in {"process", "rejected", "skipped", "widen", "attempt"}
     if decision.status == "process":
         assert decision.detail is not None and decision.raw_detail is not None and decision.touched is not None
         assert decision.detail.eventName in EVENT_RULES
         assert decision.detail.errorCode is None
         assert decision.touched.refs or decision.touched.groups
+    elif decision.status == "widen":  # names nobody: never dropped, the whole account is asked for
+        assert decision.detail is not None and decision.touched is not None and decision.touched.widen
+        assert decision.detail.errorCode is None and decision.reason.strip()
+    elif decision.status == "attempt":  # a failed enforcing call, kept for the ledger
+        assert decision.detail is not None and decision.detail.errorCode and decision.reason.strip()
+        assert decision.detail.eventName in ENFORCING_EVENT_NAMES
     else:
         assert decision.reason.strip(), decision
         assert decision.detail is None and decision.touched is None
 
 
 def test_triage_never_raises_and_always_explains() -> None:
-    seen: dict[str, int] = {"process": 0, "rejected": 0, "skipped": 0}
+    seen: dict[str, int] = {"process": 0, "rejected": 0, "skipped": 0, "widen": 0, "attempt": 0}
 
     @settings(
         max_examples=EXAMPLES,
@@ -45,4 +51,4 @@ def test_triage_never_raises_and_always_explains() -> None:
     property_()
 
     assert sum(seen.values()) >= EXAMPLES
-    assert all(seen.values()), seen  # the mix reached every outcome
+    assert all(seen[status] for status in ("process", "rejected", "skipped", "widen")), seen  # every main outcome

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from driftline.domain.credit import CredentialChange
 from driftline.domain.drift import RevocationCheck, RevocationState
 from driftline.domain.errors import VersionConflict
 from driftline.domain.identity import IdentityRef
@@ -39,13 +40,29 @@ def revoked_entry(key: str = "user#alice", at: datetime = REVOKED_AT, **fields: 
     return RegistryEntry.model_validate(data)
 
 
+KEY_ID = "AKIAQWERTYUIOPASDFGH"
+KEY_TOKEN = f"access_key:{KEY_ID}"
+
+
 def check(
-    state: RevocationState, key: str = "user#alice", at: datetime = REVOKED_AT, still_active: tuple[str, ...] = ()
+    state: RevocationState,
+    key: str = "user#alice",
+    at: datetime = REVOKED_AT,
+    still_active: tuple[str, ...] = (),
+    credentials: tuple[str, ...] | None = None,
 ) -> RevocationCheck:
+    """A revocation check; an open one sees the key ``KEY_ID`` usable unless ``credentials`` says otherwise."""
     if state is not RevocationState.ENFORCED and not still_active:
-        still_active = ("access key AKIAQWERTYUIOPASDFGH is Active",)
+        still_active = (f"access key {KEY_ID} is Active",)
+    if credentials is None:
+        credentials = (KEY_TOKEN,) if state is not RevocationState.ENFORCED else ()
     return RevocationCheck(
-        identity=IdentityRef.parse(key), revoked_at=at, state=state, still_active=still_active, grace_ends_at=at + GRACE
+        identity=IdentityRef.parse(key),
+        revoked_at=at,
+        state=state,
+        still_active=still_active,
+        credentials=credentials,
+        grace_ends_at=at + GRACE,
     )
 
 
@@ -66,13 +83,37 @@ def unenforced(at: datetime | None = None) -> LedgerRecord:
     return moved
 
 
-def cloudtrail(at: datetime, event_id: str = "8c0f6e9a-1b2c-4d3e-9f8a-7b6c5d4e3f2a") -> Enforcement:
+ACTOR = "arn:aws:iam::123456789012:user/secops-oncall"
+
+
+def cloudtrail(
+    at: datetime,
+    event_id: str = "8c0f6e9a-1b2c-4d3e-9f8a-7b6c5d4e3f2a",
+    credential: str = KEY_TOKEN,
+    effect: str = "disable",
+    event_name: str = "UpdateAccessKey",
+) -> CredentialChange:
+    """A confirmed credential change from a CloudTrail event (default: ``KEY_ID`` deactivated)."""
+    return CredentialChange.model_validate(
+        {
+            "credential": credential,
+            "effect": effect,
+            "at": at,
+            "event_id": event_id,
+            "event_name": event_name,
+            "actor_arn": ACTOR,
+        }
+    )
+
+
+def evidence_of(change: CredentialChange) -> Enforcement:
+    """The ledger's Enforcement that crediting ``change`` gives."""
     return Enforcement(
-        source="cloudtrail",
-        at=at,
-        event_id=event_id,
-        event_name="UpdateAccessKey",
-        actor_arn="arn:aws:iam::123456789012:user/secops-oncall",
+        source=change.source,
+        at=change.at,
+        event_id=change.event_id,
+        event_name=change.event_name,
+        actor_arn=change.actor_arn,
     )
 
 

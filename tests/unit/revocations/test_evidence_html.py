@@ -9,8 +9,8 @@ import pytest
 
 from driftline.cli.evidence import row
 from driftline.cli.evidence_html import _duration, render_html
-from driftline.domain.ledger import Enforcement, advance
-from tests.unit.revocations.support import ENFORCED, REVOKED_AT, check, opened
+from driftline.domain.ledger import advance
+from tests.unit.revocations.support import ENFORCED, REVOKED_AT, check, cloudtrail, opened
 
 
 @pytest.mark.parametrize(
@@ -35,9 +35,9 @@ def test_a_revocation_enforced_within_seconds_shows_its_seconds() -> None:
     """A revocation enforced by a CloudTrail event 20 s after it was requested must show "20 s" in the table and on
     the chart, never "0 min" (which reads as instantaneous, or as missing)."""
     # Given a record enforced 20 seconds after the request
-    event = Enforcement(source="cloudtrail", at=REVOKED_AT + timedelta(seconds=20), event_id="ev-20")
+    event = cloudtrail(REVOKED_AT + timedelta(seconds=20), "ev-20")
     record = advance(
-        opened(REVOKED_AT + timedelta(seconds=5)), check(ENFORCED), REVOKED_AT + timedelta(minutes=1), event
+        opened(REVOKED_AT + timedelta(seconds=5)), check(ENFORCED), REVOKED_AT + timedelta(minutes=1), [event]
     )
     assert record is not None and record.seconds_to_enforce == 20.0
     now = REVOKED_AT + timedelta(hours=1)

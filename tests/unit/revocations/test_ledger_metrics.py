@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from driftline.domain.drift import Comparison, RevocationCheck
+from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
 from driftline.handlers import report
 from driftline.observability import metrics
@@ -46,7 +47,7 @@ def evaluate(
     entries: list[RegistryEntry],
     *,
     whole_account: bool,
-    evidence: dict[str, Any] | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Sync the ledger as the reconcile (whole account) or a scoped handler would, report the evaluation, and
     return (the invocation's summary, the EMF blob Powertools would print)."""
@@ -57,7 +58,7 @@ def evaluate(
         comparison,
         {e.ref: e for e in entries},
         NOW,
-        evidence=evidence,
+        changes={IdentityRef.parse(k): v for k, v in (changes or {}).items()},
         whole_account=whole_account,
     )
     evaluation = Evaluation(
@@ -126,7 +127,7 @@ def test_scoped_evaluation_still_emits_time_to_enforce() -> None:
 
     # When the event path reports its evaluation
     _summary, blob = evaluate(
-        ledger, [check(ENFORCED, "user#alice")], [revoked_entry()], whole_account=False, evidence={"user#alice": event}
+        ledger, [check(ENFORCED, "user#alice")], [revoked_entry()], whole_account=False, changes={"user#alice": [event]}
     )
 
     # Then the time to enforce is counted, and the account's gauges are not

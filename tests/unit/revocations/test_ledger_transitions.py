@@ -8,9 +8,9 @@ from itertools import permutations
 
 import pytest
 
+from driftline.domain.credit import CredentialChange
 from driftline.domain.drift import RevocationState
 from driftline.domain.ledger import (
-    Enforcement,
     LedgerRecord,
     LedgerState,
     advance,
@@ -23,12 +23,14 @@ from tests.unit.revocations.support import (
     ACCOUNT,
     ENFORCED,
     GOVERNANCE,
+    KEY_TOKEN,
     PENDING,
     REVOKED_AT,
     UNENFORCED,
     action,
     check,
     cloudtrail,
+    evidence_of,
     opened,
     revoked_entry,
     transitions,
@@ -65,13 +67,15 @@ def test_open_record_is_pending_with_the_registry_facts() -> None:
 
 
 def test_pending_within_grace_writes_nothing() -> None:
-    """A pending record checked again (still pending) 30 minutes later must not change: advance returns None."""
-    # Given a pending record
-    record = opened()
+    """A pending record checked again (still pending, the same credential usable) 30 minutes later must not change:
+    advance returns None. Its first check writes once, to remember what it saw usable."""
+    # Given a pending record that has been checked once
+    first = advance(opened(), check(PENDING), REVOKED_AT + 3 * MINUTE)
+    assert first is not None and first.usable_seen == (KEY_TOKEN,) and first.state is LedgerState.PENDING
 
     # When the identity is still pending within the grace period
     # Then there is nothing to write
-    assert advance(record, check(PENDING), REVOKED_AT + 30 * MINUTE) is None
+    assert advance(first, check(PENDING), REVOKED_AT + 30 * MINUTE) is None
 
 
 def test_pending_past_grace_becomes_unenforced_with_first_seen() -> None:
@@ -95,36 +99,39 @@ def test_pending_past_grace_becomes_unenforced_with_first_seen() -> None:
 
 
 def test_unenforced_to_enforced_with_cloudtrail_evidence() -> None:
-    """An unenforced record enforced by a CloudTrail event at revoked_at + 2 h 17 min 5 s must be enforced with that
-    event (id, name, actor) and seconds_to_enforce = event time - requested_at = 8225, not the time it was seen."""
+    """An unenforced record (its key seen Active) whose key a CloudTrail event deactivated at revoked_at + 2 h 17 min
+    5 s must be enforced with that event (id, name, actor) and seconds_to_enforce = event time - requested_at = 8225,
+    not the time it was seen."""
     # Given an unenforced record
     record = unenforced()
     event_at = REVOKED_AT + timedelta(hours=2, minutes=17, seconds=5)
     seen_at = event_at + 40 * MINUTE
-    evidence = cloudtrail(event_at)
+    change = cloudtrail(event_at)
 
-    # When a check with that evidence says enforced
-    moved = advance(record, check(ENFORCED), seen_at, evidence)
+    # When a check with that change says enforced
+    moved = advance(record, check(ENFORCED), seen_at, [change])
 
     # Then the record holds the event and the seconds from the request to the event
     assert moved is not None
     assert moved.state is LedgerState.ENFORCED
     assert not moved.is_open
-    assert moved.enforced == evidence
+    assert moved.enforced == evidence_of(change)
     assert moved.seconds_to_enforce == 8225.0
     assert moved.last_checked == seen_at
     assert moved.first_seen_unenforced == record.first_seen_unenforced
+    assert moved.changes == (change,)
     assert transitions(moved) == ["opened", "pending -> unenforced", "unenforced -> enforced"]
 
 
 def test_pending_to_enforced_directly_with_evidence() -> None:
     """A pending record enforced by an event 20 minutes after the request (within grace) must go straight to
     enforced with 1200 seconds, never having been unenforced."""
-    # Given a pending record
-    record = opened()
+    # Given a pending record that saw the key usable
+    record = advance(opened(), check(PENDING), REVOKED_AT + 3 * MINUTE) or opened()
+    assert record.usable_seen == (KEY_TOKEN,)
 
     # When the key is deactivated 20 minutes after the request
-    moved = advance(record, check(ENFORCED), REVOKED_AT + 25 * MINUTE, cloudtrail(REVOKED_AT + 20 * MINUTE))
+    moved = advance(record, check(ENFORCED), REVOKED_AT + 25 * MINUTE, [cloudtrail(REVOKED_AT + 20 * MINUTE)])
 
     # Then it is enforced with the event's timing and no first_seen_unenforced
     assert moved is not None
@@ -134,32 +141,46 @@ def test_pending_to_enforced_directly_with_evidence() -> None:
     assert transitions(moved) == ["opened", "pending -> enforced"]
 
 
+def test_an_allow_or_other_change_is_never_credited() -> None:
+    """An event that changed something else (another credential, or an enabling change) is no evidence for the key
+    seen usable: enforced, but "observed" at the sighting."""
+    record = unenforced()
+    seen = REVOKED_AT + 3 * HOUR
+    others = [
+        cloudtrail(REVOKED_AT + 2 * HOUR, "ev-other", credential="ssh-public-key:APKA1"),
+        cloudtrail(REVOKED_AT + 2 * HOUR, "ev-enable", effect="enable"),
+    ]
+    moved = advance(record, check(ENFORCED), seen, others)
+    assert moved is not None and moved.enforced is not None
+    assert (moved.enforced.source, moved.enforced.at) == ("observed", seen)
+
+
 def test_enforced_by_driftline_when_its_own_steps_are_done() -> None:
-    """An unenforced record whose actions hold intended/done steps (and one failed step) and no CloudTrail evidence
-    must be enforced with source "driftline", at the latest *done* step, naming the done steps only."""
+    """An unenforced record whose actions hold driftline's steps (the key deactivated at t1, the deny policy attached
+    at t2, one step failed) and no CloudTrail event must be enforced by driftline at t1: the step that removed the
+    last way to act (the key, the only credential seen usable), not a later one."""
     # Given an unenforced record with driftline's own steps logged
     record = unenforced()
     t1, t2 = REVOKED_AT + 2 * HOUR, REVOKED_AT + 2 * HOUR + 3 * MINUTE
     for item in (
-        action("deactivate-access-key", "intended", t1),
-        action("deactivate-access-key", "done", t1),
-        action("delete-login-profile", "intended", t2, target="alice"),
-        action("delete-login-profile", "failed", t2, target="alice", error="IAM DeleteLoginProfile failed"),
-        action("deny-user-sessions-issued-before", "intended", t2, target="alice"),
-        action("deny-user-sessions-issued-before", "done", t2, target="alice"),
+        action("deactivate-access-key", "intended", t1, credential=KEY_TOKEN),
+        action("deactivate-access-key", "done", t1, credential=KEY_TOKEN),
+        action("deactivate-ssh-public-key", "failed", t2, target="APKA1", error="IAM UpdateSSHPublicKey failed"),
+        action("attach-deny-policy", "intended", t2, target="alice", credential="*"),
+        action("attach-deny-policy", "done", t2, target="alice", credential="*"),
     ):
         record = log_action(record, item)
 
-    # When a check without evidence says enforced
+    # When a check without events says enforced
     moved = advance(record, check(ENFORCED), t2 + 5 * MINUTE)
 
-    # Then driftline's own steps are the evidence
+    # Then driftline's own step is the evidence
     assert moved is not None and moved.enforced is not None
     assert moved.enforced.source == "driftline"
-    assert moved.enforced.at == t2
-    assert moved.enforced.event_name == "deactivate-access-key, deny-user-sessions-issued-before"
+    assert moved.enforced.at == t1
+    assert moved.enforced.event_name == "deactivate-access-key"
     assert moved.enforced.event_id is None
-    assert moved.seconds_to_enforce == (t2 - REVOKED_AT).total_seconds()
+    assert moved.seconds_to_enforce == (t1 - REVOKED_AT).total_seconds()
 
 
 def test_enforced_without_evidence_or_own_steps_is_observed() -> None:
@@ -182,9 +203,9 @@ def test_enforced_without_evidence_or_own_steps_is_observed() -> None:
 def test_enforced_goes_back_to_unenforced_when_iam_regresses() -> None:
     """An enforced record whose key is re-activated (check unenforced) must go back to unenforced: enforcement
     evidence and seconds cleared, first_seen_unenforced kept, and the history keeping both transitions; a second
-    enforcement then adds a third transition."""
+    enforcement then adds a third transition, credited to a change after the regression only."""
     # Given a record enforced by an event
-    enforced = advance(unenforced(), check(ENFORCED), REVOKED_AT + 3 * HOUR, cloudtrail(REVOKED_AT + 2 * HOUR))
+    enforced = advance(unenforced(), check(ENFORCED), REVOKED_AT + 3 * HOUR, [cloudtrail(REVOKED_AT + 2 * HOUR)])
     assert enforced is not None
     first_seen = enforced.first_seen_unenforced
 
@@ -204,7 +225,7 @@ def test_enforced_goes_back_to_unenforced_when_iam_regresses() -> None:
     ]
 
     # And when it is enforced again, by a new event
-    again = advance(regressed, check(ENFORCED), REVOKED_AT + 7 * HOUR, cloudtrail(REVOKED_AT + 6 * HOUR, "ev-2"))
+    again = advance(regressed, check(ENFORCED), REVOKED_AT + 7 * HOUR, [cloudtrail(REVOKED_AT + 6 * HOUR, "ev-2")])
     assert again is not None and again.enforced is not None
     assert again.enforced.event_id == "ev-2"
     assert again.seconds_to_enforce == 6 * 3600.0
@@ -212,16 +233,21 @@ def test_enforced_goes_back_to_unenforced_when_iam_regresses() -> None:
 
 
 def test_enforced_stays_put_when_still_enforced() -> None:
-    """An enforced record checked again as enforced (even a day later, even with a new event as evidence) must not
-    be written: advance returns None, so the first enforcement's evidence is kept."""
+    """An enforced record checked again as enforced (even a day later, even with a later disabling change of the same
+    key, e.g. its deletion) must not move its evidence: the key's first disabling stays the credit."""
     # Given an enforced record
-    enforced = advance(opened(), check(ENFORCED), REVOKED_AT + HOUR, cloudtrail(REVOKED_AT + 30 * MINUTE))
+    change = cloudtrail(REVOKED_AT + 30 * MINUTE)
+    enforced = advance(opened(), check(PENDING), REVOKED_AT + 3 * MINUTE)
+    assert enforced is not None
+    enforced = advance(enforced, check(ENFORCED), REVOKED_AT + HOUR, [change])
     assert enforced is not None
 
     # When it is checked again as enforced
-    # Then nothing is written
+    # Then nothing is written, and a later deletion of the same key is kept but credits nothing
     assert advance(enforced, check(ENFORCED), REVOKED_AT + 2 * DAY) is None
-    assert advance(enforced, check(ENFORCED), REVOKED_AT + 2 * DAY, cloudtrail(REVOKED_AT + 2 * DAY, "later")) is None
+    later = advance(enforced, check(ENFORCED), REVOKED_AT + 2 * DAY, [cloudtrail(REVOKED_AT + 2 * HOUR, "later")])
+    assert later is not None and later.enforced == evidence_of(change)
+    assert transitions(later) == transitions(enforced)
 
 
 @pytest.mark.parametrize("state", [PENDING, UNENFORCED, ENFORCED])
@@ -263,8 +289,9 @@ def test_cancel_from_open_states_only() -> None:
 def test_last_checked_refreshed_at_most_daily(state: RevocationState) -> None:
     """An open record checked again in the same state must not be written before a day has passed since
     last_checked (23 h 59 min: None), and at exactly one day must get only a new last_checked (no transition)."""
-    # Given an open record in ``state``, last checked at t0
-    record = opened() if state is PENDING else unenforced()
+    # Given an open record in ``state`` that saw its credential, last checked at t0
+    record = advance(opened(), check(PENDING), REVOKED_AT + 3 * MINUTE) if state is PENDING else unenforced()
+    assert record is not None
     t0 = record.last_checked
 
     # When it is checked again within the day
@@ -282,15 +309,13 @@ def test_last_checked_refreshed_at_most_daily(state: RevocationState) -> None:
     assert refreshed.model_dump(exclude={"last_checked"}) == record.model_dump(exclude={"last_checked"})
 
 
-def test_seconds_to_enforce_never_negative() -> None:
-    """Evidence older than the request (a key deactivated before the registry said revoked) must give 0 seconds,
-    never a negative time to enforce."""
-    # Given a pending record and an event one minute before the request
-    moved = advance(opened(), check(ENFORCED), REVOKED_AT + MINUTE, cloudtrail(REVOKED_AT - MINUTE))
-
-    # Then the time to enforce is zero
-    assert moved is not None
-    assert moved.seconds_to_enforce == 0.0
+def test_a_change_before_the_request_is_no_evidence() -> None:
+    """A key deactivated one minute *before* the registry said revoked did not enforce the revocation (nothing was
+    requested yet): the record is enforced, "observed", never credited to it nor given a negative time."""
+    moved = advance(opened(), check(ENFORCED), REVOKED_AT + MINUTE, [cloudtrail(REVOKED_AT - MINUTE)])
+    assert moved is not None and moved.enforced is not None
+    assert moved.enforced.source == "observed"
+    assert moved.seconds_to_enforce == 60.0
 
 
 def test_enforced_back_to_pending_clears_evidence() -> None:
@@ -298,7 +323,7 @@ def test_enforced_back_to_pending_clears_evidence() -> None:
     pending at +20 min) must be pending *without* enforcement evidence: a pending revocation has not been enforced,
     and the evidence export would otherwise show a pending row with an enforced_at and a time to enforce."""
     # Given a record enforced within the grace period
-    enforced = advance(opened(), check(ENFORCED), REVOKED_AT + 12 * MINUTE, cloudtrail(REVOKED_AT + 10 * MINUTE))
+    enforced = advance(opened(), check(ENFORCED), REVOKED_AT + 12 * MINUTE, [cloudtrail(REVOKED_AT + 10 * MINUTE)])
     assert enforced is not None
 
     # When IAM regresses while still within the grace period
@@ -317,8 +342,8 @@ def test_reenforcement_after_regression_is_not_credited_to_old_driftline_steps()
     to the +2 h step (which the +5 h regression undid): expected source "observed" at +8 h and 8 h to enforce."""
     # Given a revocation driftline enforced, then undone in IAM
     done_at = REVOKED_AT + 2 * HOUR
-    record = log_action(unenforced(), action("deactivate-access-key", "intended", done_at))
-    record = log_action(record, action("deactivate-access-key", "done", done_at))
+    record = log_action(unenforced(), action("deactivate-access-key", "intended", done_at, credential=KEY_TOKEN))
+    record = log_action(record, action("deactivate-access-key", "done", done_at, credential=KEY_TOKEN))
     enforced = advance(record, check(ENFORCED), done_at + MINUTE)
     assert enforced is not None and enforced.enforced is not None and enforced.enforced.source == "driftline"
     regressed = advance(enforced, check(UNENFORCED), REVOKED_AT + 5 * HOUR)
@@ -336,64 +361,72 @@ def test_reenforcement_after_regression_is_not_credited_to_old_driftline_steps()
 
 
 def test_regressed_record_is_credited_to_driftlines_new_steps_only() -> None:
-    """driftline deactivated the key at +2 h; someone re-activated it; the reconcile at +6 h saw the regression, then
-    deleted the login profile (its step stamped with the run's time, +6 h) and saw it enforced: the evidence must be
+    """driftline deactivated the key at +2 h; someone re-activated it; the reconcile at +6 h saw the regression,
+    attached the deny policy (its step stamped with the run's time, +6 h) and saw it enforced: the evidence must be
     driftline at +6 h naming only the +6 h step."""
     # Given a revocation driftline enforced, then undone in IAM and seen undone by the +6 h run
     rerun = REVOKED_AT + 6 * HOUR
-    record = log_action(unenforced(), action("deactivate-access-key", "done", REVOKED_AT + 2 * HOUR))
+    record = log_action(
+        unenforced(), action("deactivate-access-key", "done", REVOKED_AT + 2 * HOUR, credential=KEY_TOKEN)
+    )
     enforced = advance(record, check(ENFORCED), REVOKED_AT + 2 * HOUR)
     assert enforced is not None
     regressed = advance(enforced, check(UNENFORCED), rerun)
     assert regressed is not None
 
     # When the same run enforces it again
-    regressed = log_action(regressed, action("delete-login-profile", "done", rerun, target="alice"))
+    regressed = log_action(regressed, action("attach-deny-policy", "done", rerun, target="alice", credential="*"))
     again = advance(regressed, check(ENFORCED), rerun)
 
     # Then only the new step is the evidence
     assert again is not None and again.enforced is not None
     assert again.enforced.source == "driftline"
     assert again.enforced.at == rerun
-    assert again.enforced.event_name == "delete-login-profile"
+    assert again.enforced.event_name == "attach-deny-policy"
     assert again.seconds_to_enforce == 6 * 3600.0
 
 
-def _enforced_then_recredited() -> tuple[Enforcement, Enforcement, LedgerRecord, LedgerRecord | None]:
-    """A record enforced by an event at +2 h (seen at +3 h), then the event at +2 h 40 s that completed the
-    enforcement arriving at +3 h 1 min: (first event, completing event, enforced record, what advance made of it)."""
-    first, completing = (
-        cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"),
-        cloudtrail(REVOKED_AT + 2 * HOUR + 40 * SECOND, "ev-2"),
-    )
-    enforced = advance(unenforced(), check(ENFORCED), REVOKED_AT + 3 * HOUR, first)
+PASSWORD, SSH = "password", "ssh-public-key:APKAEXAMPLE"
+
+
+def _two_credentials_record() -> LedgerRecord:
+    """An unenforced record that saw the key and the console password usable."""
+    moved = advance(opened(), check(UNENFORCED, credentials=(KEY_TOKEN, PASSWORD)), REVOKED_AT + 65 * MINUTE)
+    assert moved is not None
+    return moved
+
+
+def _enforced_then_recredited() -> tuple[CredentialChange, CredentialChange, LedgerRecord, LedgerRecord | None]:
+    """Key deactivated at +2 h (ev-1) and password deleted at +2 h 40 s (ev-2); ev-1 processed first and the record
+    seen enforced at +3 h (the password event not in yet), then ev-2 arriving at +3 h 1 min."""
+    first = cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1")
+    completing = cloudtrail(REVOKED_AT + 2 * HOUR + 40 * SECOND, "ev-2", PASSWORD, event_name="DeleteLoginProfile")
+    enforced = advance(_two_credentials_record(), check(ENFORCED), REVOKED_AT + 3 * HOUR, [first])
     assert enforced is not None
-    return first, completing, enforced, advance(enforced, check(ENFORCED), REVOKED_AT + 3 * HOUR + MINUTE, completing)
+    return first, completing, enforced, advance(enforced, check(ENFORCED), REVOKED_AT + 3 * HOUR + MINUTE, [completing])
 
 
 def test_late_event_recredits_the_enforcement_it_completed() -> None:
-    """Enforced by an event at +2 h (seen at +3 h); an event at +2 h 40 s arrives later: the record must be
-    re-credited to it (seconds from the request to it), stay enforced with one history line added, and then ignore
-    the same event again and the older one."""
-    # Given a record credited to the first-processed event, When the later event arrives afterwards
-    first, completing, enforced, recredited = _enforced_then_recredited()
+    """The record saw key and password usable; the key event alone proves nothing complete, so the first sighting is
+    "observed". The password event (later in time, arriving later) completes the evidence: the record is re-credited
+    to it, stays enforced with one history line added, and then ignores the same events again."""
+    # Given a record seen enforced with incomplete evidence, When the completing event arrives afterwards
+    _first, completing, enforced, recredited = _enforced_then_recredited()
+    assert enforced.enforced is not None and enforced.enforced.source == "observed"
 
     # Then it is the evidence, and nothing else about the record moved
     assert recredited is not None
     assert recredited.state is LedgerState.ENFORCED
-    assert recredited.enforced == completing
+    assert recredited.enforced == evidence_of(completing)
     assert recredited.seconds_to_enforce == (2 * HOUR + 40 * SECOND).total_seconds()
     assert recredited.first_seen_unenforced == enforced.first_seen_unenforced
     assert recredited.last_checked == REVOKED_AT + 3 * HOUR + MINUTE
-    assert transitions(recredited) == [
-        *transitions(enforced),
-        f"re-credited: UpdateAccessKey ev-1 at {first.at.isoformat()} replaced by UpdateAccessKey ev-2 at "
-        f"{completing.at.isoformat()}",
-    ]
+    assert transitions(recredited)[:-1] == transitions(enforced)
+    assert transitions(recredited)[-1].startswith("re-credited: observed at")
+    assert transitions(recredited)[-1].endswith(f"replaced by DeleteLoginProfile ev-2 at {completing.at.isoformat()}")
 
-    # And the same event again, or the older one, changes nothing
-    assert advance(recredited, check(ENFORCED), REVOKED_AT + 4 * HOUR, completing) is None
-    assert advance(recredited, check(ENFORCED), REVOKED_AT + 4 * HOUR, first) is None
+    # And the same events again change nothing
+    assert advance(recredited, check(ENFORCED), REVOKED_AT + 4 * HOUR, [completing, _first]) is None
 
 
 @pytest.mark.parametrize(
@@ -402,73 +435,80 @@ def test_late_event_recredits_the_enforcement_it_completed() -> None:
     ids=["before-sighting", "at-sighting", "after-sighting", "a-day-after"],
 )
 def test_recredit_only_for_events_up_to_when_enforcement_was_seen(offset: timedelta, recredited: bool) -> None:
-    """Enforced by an event at +2 h, seen enforced at +3 h: a later event re-credits it only if it happened no later
-    than +3 h; after that IAM was already enforced, so that event completed nothing."""
-    # Given a record seen enforced at +3 h
+    """Key event at +2 h, record seen enforced at +3 h (password event missing): the password event completes the
+    evidence only if it happened no later than +3 h; after that IAM was already enforced, so it completed nothing."""
+    # Given a record seen enforced at +3 h with the key's event only
     seen = REVOKED_AT + 3 * HOUR
-    enforced = advance(unenforced(), check(ENFORCED), seen, cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"))
+    enforced = advance(_two_credentials_record(), check(ENFORCED), seen, [cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1")])
     assert enforced is not None
 
-    # When a later event arrives
-    moved = advance(enforced, check(ENFORCED), seen + 2 * DAY, cloudtrail(seen + offset, "ev-2"))
+    # When the password event arrives
+    late = cloudtrail(seen + offset, "ev-2", PASSWORD, event_name="DeleteLoginProfile")
+    moved = advance(enforced, check(ENFORCED), seen + 2 * DAY, [late])
 
     # Then it re-credits the record only when it happened up to the sighting
-    assert (moved is not None) is recredited
-    if moved is not None:
-        assert moved.enforced is not None and moved.enforced.event_id == "ev-2"
+    assert moved is not None  # the change is kept either way
+    assert moved.enforced is not None
+    assert (moved.enforced.event_id == "ev-2") is recredited
+    assert (moved.enforced.source == "observed") is not recredited
 
 
-@pytest.mark.parametrize("source", ["observed", "driftline"])
-def test_event_older_than_observed_or_own_evidence_does_not_recredit(source: str) -> None:
-    """A record enforced as "observed" (or by driftline's own step) at +3 h must keep that evidence when an event from
-    +2 h 59 min arrives: an older event never overwrites newer evidence."""
-    # Given a record enforced without an event at +3 h
-    record = unenforced()
-    if source == "driftline":
-        record = log_action(record, action("deactivate-access-key", "done", REVOKED_AT + 3 * HOUR))
+def test_an_event_that_proves_an_earlier_disable_replaces_observed_and_own_steps() -> None:
+    """driftline deactivated the key at +3 h and the record was credited to that step; an event shows someone had
+    deactivated it at +2 h 59 min already: that event was the enforcing change (driftline's step changed nothing)."""
+    record = log_action(
+        unenforced(), action("deactivate-access-key", "done", REVOKED_AT + 3 * HOUR, credential=KEY_TOKEN)
+    )
     enforced = advance(record, check(ENFORCED), REVOKED_AT + 3 * HOUR)
-    assert enforced is not None and enforced.enforced is not None and enforced.enforced.source == source
-
-    # When an older event arrives
-    # Then nothing is written
-    assert advance(enforced, check(ENFORCED), REVOKED_AT + 4 * HOUR, cloudtrail(REVOKED_AT + 179 * MINUTE)) is None
+    assert enforced is not None and enforced.enforced is not None and enforced.enforced.source == "driftline"
+    earlier = cloudtrail(REVOKED_AT + 179 * MINUTE, "ev-earlier")
+    moved = advance(enforced, check(ENFORCED), REVOKED_AT + 4 * HOUR, [earlier])
+    assert moved is not None and moved.enforced == evidence_of(earlier)
 
 
 @pytest.mark.parametrize("order", list(permutations(range(3))), ids=lambda o: "".join(map(str, o)))
-def test_out_of_order_events_end_credited_to_the_latest(order: tuple[int, ...]) -> None:
-    """Three enforcing events (+2 h, +2 h 10 s, +2 h 20 s), all made before any was processed, processed in any
-    order from +3 h on: the record must end credited to the +2 h 20 s event, whatever the order."""
-    # Given an unenforced record and three events
-    events = [cloudtrail(REVOKED_AT + 2 * HOUR + i * 10 * SECOND, f"ev-{i}") for i in range(3)]
-    record = unenforced()
+def test_out_of_order_events_end_credited_to_the_last_credential_to_go(order: tuple[int, ...]) -> None:
+    """Key, password and SSH key seen usable; disabled at +2 h, +2 h 10 s, +2 h 20 s; all made before any was
+    processed, processed in any order from +3 h on: the record ends credited to the +2 h 20 s change (the last way to
+    act that went), whatever the order."""
+    events = [
+        cloudtrail(REVOKED_AT + 2 * HOUR + i * 10 * SECOND, f"ev-{i}", credential)
+        for i, credential in enumerate((KEY_TOKEN, PASSWORD, SSH))
+    ]
+    record = advance(opened(), check(UNENFORCED, credentials=(KEY_TOKEN, PASSWORD, SSH)), REVOKED_AT + 65 * MINUTE)
+    assert record is not None
 
-    # When they are processed in ``order``
     for n, i in enumerate(order):
-        record = advance(record, check(ENFORCED), REVOKED_AT + 3 * HOUR + n * MINUTE, events[i]) or record
+        record = advance(record, check(ENFORCED), REVOKED_AT + 3 * HOUR + n * MINUTE, [events[i]]) or record
 
-    # Then the latest one is the evidence
-    assert record.enforced == events[2]
+    assert record.enforced == evidence_of(events[2])
     assert record.seconds_to_enforce == (2 * HOUR + 20 * SECOND).total_seconds()
 
 
-def test_recredit_window_is_the_latest_enforcement() -> None:
-    """Enforced at +3 h (event at +2 h), regressed at +4 h, enforced again at +7 h (event at +5 h): a late event at
-    +6 h belongs to the second enforcement and re-credits it; a late event at +2 h 30 min (before the regression)
-    does not."""
-    # Given a record enforced twice, with a regression between
-    first = advance(unenforced(), check(ENFORCED), REVOKED_AT + 3 * HOUR, cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"))
-    assert first is not None
-    regressed = advance(first, check(UNENFORCED), REVOKED_AT + 4 * HOUR)
-    assert regressed is not None
-    second = advance(regressed, check(ENFORCED), REVOKED_AT + 7 * HOUR, cloudtrail(REVOKED_AT + 5 * HOUR, "ev-3"))
-    assert second is not None
+def test_key_deactivated_early_and_deleted_late_is_credited_to_the_deactivation() -> None:
+    """The issue's case: the key deactivated at +1.4 h and deleted at +29 h, both events processed late (+30 h),
+    deletion first: the credit is the deactivation (1.4 h to enforce), not the deletion."""
+    deactivated = cloudtrail(REVOKED_AT + timedelta(hours=1.4), "ev-deactivate")
+    deleted = cloudtrail(REVOKED_AT + 29 * HOUR, "ev-delete", event_name="DeleteAccessKey")
+    record = unenforced()
+    record = advance(record, check(ENFORCED), REVOKED_AT + 30 * HOUR, [deleted]) or record
+    record = advance(record, check(ENFORCED), REVOKED_AT + 30 * HOUR + MINUTE, [deactivated]) or record
+    assert record.enforced == evidence_of(deactivated)
+    assert record.seconds_to_enforce == 1.4 * 3600
 
-    # When late events arrive
-    # Then only the one within the second enforcement's window re-credits it
-    assert advance(second, check(ENFORCED), REVOKED_AT + 8 * HOUR, cloudtrail(REVOKED_AT + 150 * MINUTE)) is None
-    late = advance(second, check(ENFORCED), REVOKED_AT + 8 * HOUR, cloudtrail(REVOKED_AT + 6 * HOUR, "ev-4"))
-    assert late is not None and late.enforced is not None and late.enforced.event_id == "ev-4"
-    assert late.seconds_to_enforce == 6 * 3600.0
+
+def test_a_reactivation_moves_the_credit_to_the_disable_after_it() -> None:
+    """Key deactivated at +2 h, re-activated at +3 h, deactivated again at +4 h, processed in reverse order: the
+    credit is the +4 h change (the one after the last enable)."""
+    changes = [
+        cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"),
+        cloudtrail(REVOKED_AT + 3 * HOUR, "ev-2", effect="enable"),
+        cloudtrail(REVOKED_AT + 4 * HOUR, "ev-3"),
+    ]
+    record = unenforced()
+    for n, change in enumerate(reversed(changes)):
+        record = advance(record, check(ENFORCED), REVOKED_AT + 5 * HOUR + n * MINUTE, [change]) or record
+    assert record.enforced == evidence_of(changes[2])
 
 
 def test_time_to_enforce_is_counted_on_the_move_into_enforced_only() -> None:

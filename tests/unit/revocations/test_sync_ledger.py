@@ -5,20 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from driftline.domain.credit import CredentialChange
 from driftline.domain.drift import Comparison, RevocationCheck
 from driftline.domain.identity import IdentityRef
-from driftline.domain.ledger import Enforcement, LedgerRecord, LedgerState
+from driftline.domain.ledger import LedgerRecord, LedgerState
 from driftline.domain.registry import RegistryEntry
 from driftline.revocations import LedgerSummary, iso, sync_ledger
 from tests.unit.revocations.support import (
     ACCOUNT,
     ENFORCED,
+    KEY_TOKEN,
     PENDING,
     REVOKED_AT,
     UNENFORCED,
     MemoryLedger,
     check,
     cloudtrail,
+    evidence_of,
     revoked_entry,
     transitions,
 )
@@ -34,12 +37,13 @@ def run(
     entries: list[RegistryEntry],
     now: datetime,
     *,
-    evidence: dict[str, Enforcement] | None = None,
+    changes: dict[str, list[CredentialChange]] | None = None,
     whole_account: bool = False,
 ) -> LedgerSummary:
     comparison = Comparison(revocations=tuple(checks), compared_at=now)
     by_ref = {e.ref: e for e in entries}
-    return sync_ledger(ledger, ACCOUNT, comparison, by_ref, now, evidence=evidence, whole_account=whole_account)
+    told = {IdentityRef.parse(k): v for k, v in (changes or {}).items()}
+    return sync_ledger(ledger, ACCOUNT, comparison, by_ref, now, changes=told, whole_account=whole_account)
 
 
 def test_hourly_reconciles_write_only_on_transitions_and_daily_refresh() -> None:
@@ -70,14 +74,14 @@ def test_hourly_reconciles_write_only_on_transitions_and_daily_refresh() -> None
 
     # When an event proves the key was deactivated
     event_at = first_unenforced + 31 * HOUR
-    summary = run(ledger, [check(ENFORCED, key)], [entry], event_at + HOUR, evidence={key: cloudtrail(event_at)})
+    summary = run(ledger, [check(ENFORCED, key)], [entry], event_at + HOUR, changes={key: [cloudtrail(event_at)]})
 
     # Then the record is enforced with that event, reported as enforced now, and nothing is open
     assert ledger.writes == 4
     assert [r.identity for r in summary.enforced_now] == [key]
     assert summary.open_unenforced == 0 and summary.oldest_unenforced_seconds == 0.0
     record = ledger.one()
-    assert record.enforced == cloudtrail(event_at)
+    assert record.enforced == evidence_of(cloudtrail(event_at))
     assert record.seconds_to_enforce == (event_at - REVOKED_AT).total_seconds()
     assert record.version == 4
     assert transitions(record) == ["opened", "pending -> unenforced", "unenforced -> enforced"]
@@ -186,34 +190,34 @@ def test_scope_reads_only_the_checked_identities() -> None:
 
 
 def test_late_enforcing_event_recredits_once() -> None:
-    """An enforced record (event at +2 h, seen at +3 h) given a later event (+2 h 40 s) by a scoped evaluation must be
-    written once, re-credited to it and reported as changed; the same event delivered again must not even call
-    update."""
-    # Given a record enforced by the first-processed event
+    """carol's key and password were seen usable; her key event (+2 h) was processed and the record seen enforced at
+    +3 h ("observed": the password's event was missing). The password event (+2 h 40 s), processed by a scoped
+    evaluation, must be written once, re-credit the record and be reported as changed; the same event delivered again
+    must not even call update."""
+    # Given a record seen enforced with incomplete evidence
     entry = revoked_entry("user#carol")
     key = entry.ref.key
     ledger = MemoryLedger()
-    first, completing = (
-        cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1"),
-        cloudtrail(REVOKED_AT + 2 * HOUR + 40 * SECOND, "ev-2"),
-    )
-    run(ledger, [check(ENFORCED, key)], [entry], REVOKED_AT + 3 * HOUR, evidence={key: first})
+    run(ledger, [check(UNENFORCED, key, credentials=(KEY_TOKEN, "password"))], [entry], REVOKED_AT + 65 * MINUTE)
+    first = cloudtrail(REVOKED_AT + 2 * HOUR, "ev-1")
+    completing = cloudtrail(REVOKED_AT + 2 * HOUR + 40 * SECOND, "ev-2", "password", event_name="DeleteLoginProfile")
+    run(ledger, [check(ENFORCED, key)], [entry], REVOKED_AT + 3 * HOUR, changes={key: [first]})
     writes = ledger.writes
 
     # When the completing event is processed afterwards
-    summary = run(ledger, [check(ENFORCED, key)], [entry], REVOKED_AT + 3 * HOUR + MINUTE, evidence={key: completing})
+    summary = run(ledger, [check(ENFORCED, key)], [entry], REVOKED_AT + 3 * HOUR + MINUTE, changes={key: [completing]})
 
     # Then one write re-credits the record
     assert ledger.writes == writes + 1
     record = ledger.one()
-    assert record.enforced == completing
+    assert record.enforced == evidence_of(completing)
     assert record.seconds_to_enforce == (2 * HOUR + 40 * SECOND).total_seconds()
     assert summary.changed == [record]
 
     # When it is delivered again
     updates = ledger.updates
     summary = run(
-        ledger, [check(ENFORCED, key)], [entry], REVOKED_AT + 3 * HOUR + 2 * MINUTE, evidence={key: completing}
+        ledger, [check(ENFORCED, key)], [entry], REVOKED_AT + 3 * HOUR + 2 * MINUTE, changes={key: [completing]}
     )
 
     # Then nothing is read-modify-written
