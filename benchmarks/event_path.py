@@ -291,9 +291,11 @@ def deliver(handler: Callable[[Any, Any], dict[str, Any]], acct: Account, n: int
 def run(users: int, events: int, cold_events: int, rng_seed: int) -> dict[str, Any]:
     from moto import mock_aws
 
+    from driftline.cli.sandbox import fill_moto_gaps
     from driftline.handlers import on_iam_event
     from driftline.settings import get_settings
 
+    fill_moto_gaps()  # moto lacks ListServiceSpecificCredentials: answered as an account holding none
     get_settings.cache_clear()
     rng = random.Random(rng_seed)
     with mock_aws():

@@ -1,6 +1,7 @@
 """``make bench``: reconcile cost at 100, 1,000 and 5,000 users, against a moto server on loopback.
 
-For each size: seed the account, then run the real ``driftline scan`` command as a separate process three times —
+For each size (and, at the largest, each revoked share: leavers that pile up in a registry, most of them enforced):
+seed the account, then run the real ``driftline scan`` command as a separate process three times —
 first run (cold key cache), quiet re-run (nothing changed), one-change re-run (one new access key) — and record wall
 time, the process's own CPU time and peak memory, and every AWS call by operation (counted by botocore's event hook
 in the scan), Security Hub imports included (the scan runs with ``--publish``).
@@ -89,10 +90,10 @@ def _reset(endpoint: str) -> None:
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30).read()
 
 
-def bench_size(endpoint: str, size: int) -> dict[str, Any]:
+def bench_size(endpoint: str, size: int, revoked_share: float = 0.0) -> dict[str, Any]:
     _reset(endpoint)
     started = time.perf_counter()
-    seeded = seed(size)
+    seeded = seed(size, revoked_share=revoked_share)
     session = boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench")
     dynamodb = session.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
     iam = session.client("iam", endpoint_url=endpoint, region_name="us-east-1")
@@ -111,6 +112,7 @@ def bench_size(endpoint: str, size: int) -> dict[str, Any]:
     one_change = _scan(endpoint)
     return {
         "size": size,
+        "revoked_share": revoked_share,
         "users": seeded.users,
         "roles": seeded.roles,
         "keys": seeded.keys,
@@ -141,23 +143,36 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 f"{r['iam_calls']:>9} {r['calls_total']:>9} {r['securityhub_imports']:>10} {r['drifts']:>6}"
             )
         print(f"{'':>6} quiet-run IAM budget (1 per 100 identities + 10): {row['quiet_iam_budget']}")
+        if row.get("revoked_share"):
+            revoked = {k: v for k, v in row["injected"].items() if "revo" in k}
+            print(f"{'':>6} revoked share {row['revoked_share']:.0%}: {revoked}")
+            quiet_iam = {k: v for k, v in sorted(row["quiet"]["calls"].items()) if k.startswith("iam.")}
+            print(f"{'':>6} quiet-run IAM calls by operation: {quiet_iam}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON results")
     parser.add_argument("--sizes", default="100,1000,5000", help="comma-separated user counts")
+    parser.add_argument(
+        "--revoked-shares",
+        default="0,0.05",
+        help="comma-separated shares of users and roles revoked in the registry (0.05: 5%%, four in five enforced)",
+    )
+    parser.add_argument("--name", default="reconcile", help="results file name (without .json)")
     args = parser.parse_args(argv)
     os.environ.update(ENV)
     rows = []
+    shares = [float(s) for s in args.revoked_shares.split(",")]
     with moto_server() as endpoint:
         for size in (int(s) for s in args.sizes.split(",")):
-            rows.append(bench_size(endpoint, size))
-            print(f"size {size}: done", file=sys.stderr)
+            for share in shares if size == max(int(s) for s in args.sizes.split(",")) else shares[:1]:
+                rows.append(bench_size(endpoint, size, share))
+                print(f"size {size}, revoked share {share}: done", file=sys.stderr)
     print_table(rows)
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "reconcile.json").write_text(json.dumps(rows, indent=2))
-    print(f"\nwritten: {args.results / 'reconcile.json'}")
+    (args.results / f"{args.name}.json").write_text(json.dumps(rows, indent=2))
+    print(f"\nwritten: {args.results / f'{args.name}.json'}")
     return 0
 
 

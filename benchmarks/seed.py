@@ -24,6 +24,8 @@ TRUST = json.dumps(
     }
 )
 DRIFT_EVERY = 50  # one identity in 50 carries a drift of some type
+DENY_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
+UNENFORCED_EVERY = 5  # of the revoked identities (--revoked-share), one in 5 is left unenforced; the rest enforced
 
 
 @dataclass
@@ -45,11 +47,27 @@ def _backend() -> Any:
     return iam_backends[DEFAULT_ACCOUNT]["global"]
 
 
-def seed(size: int, now: datetime | None = None) -> Seeded:
+def _revoked(i: int, share: float) -> int | None:
+    """The ordinal of user/role ``i`` among the revoked ones, or None: every ``1 / share``-th identity (never one of
+    the drift-injected ones)."""
+    if share <= 0:
+        return None
+    step = max(2, round(1 / share))
+    return i // step if i % step == step - 1 and i % DRIFT_EVERY != 7 else None
+
+
+def seed(size: int, now: datetime | None = None, revoked_share: float = 0.0) -> Seeded:
     """``size`` users (3 in 2 with two keys, the rest one), ``size // 2`` roles, 10 groups and 20 managed policies;
-    a registry that matches except for one identity in 50, spread over the drift types."""
+    a registry that matches except for one identity in 50, spread over the drift types.
+
+    With ``revoked_share`` (say 0.05), that share of the users and roles is revoked in the registry, as leavers pile
+    up in a real one: four in five enforced (users' keys Inactive; roles with the deny-everything policy attached),
+    one in five not (keys still Active, roles assumable)."""
     now = now or datetime.now(UTC)
     iam = _backend()
+    deny = iam.create_policy(
+        description="", path="/driftline/", policy_document=DENY_ALL, policy_name="DriftlineRevoked", tags=[]
+    ).arn
     policies = [
         iam.create_policy(description="", path="/", policy_document=DOC, policy_name=f"bench-{i}", tags=[]).arn
         for i in range(20)
@@ -74,6 +92,13 @@ def seed(size: int, now: datetime | None = None) -> Seeded:
         if drift and kind == 1:
             approved = []
             injected["excess-entitlement"] = injected.get("excess-entitlement", 0) + 1
+        leaver = _revoked(i, revoked_share)
+        if leaver is not None:
+            enforced = leaver % UNENFORCED_EVERY != 0
+            for key in keys if enforced else []:
+                iam.update_access_key(name, key, "Inactive")
+            key_state = f"revoked users {'enforced' if enforced else 'unenforced'}"
+            injected[key_state] = injected.get(key_state, 0) + 1
         out.entries.append(
             RegistryEntry(
                 kind="user",
@@ -82,6 +107,8 @@ def seed(size: int, now: datetime | None = None) -> Seeded:
                 managed_policies=tuple(approved),
                 groups=(group,),
                 inline_policies=(),
+                status="revoked" if leaver is not None else "active",
+                revoked_at=now - timedelta(days=30) if leaver is not None else None,
             )
         )
         for n, key in enumerate(keys):
@@ -101,7 +128,14 @@ def seed(size: int, now: datetime | None = None) -> Seeded:
         if drift and kind == 3:
             injected["missing-identity"] = injected.get("missing-identity", 0) + 1
             out.entries.append(RegistryEntry(kind="user", name=f"gone-{i:05d}", owner="hr@example.com"))
-    for i in range(size // 2):
+    _seed_roles(iam, out, policies, deny, now, revoked_share)
+    return out
+
+
+def _seed_roles(iam: Any, out: Seeded, policies: list[str], deny: str, now: datetime, revoked_share: float) -> None:
+    """``out.roles`` roles, each with one managed policy, registered; the revoked share as in ``seed``."""
+    injected = out.injected
+    for i in range(out.roles):
         name = f"role-{i:05d}"
         iam.create_role(
             role_name=name,
@@ -113,11 +147,24 @@ def seed(size: int, now: datetime | None = None) -> Seeded:
             max_session_duration=None,
         )
         iam.attach_role_policy(policies[i % 20], name)
-        iam.get_role(name).last_used = now - timedelta(days=1)
+        iam.get_role(name).last_used = now - timedelta(days=40)
+        leaver = _revoked(i, revoked_share)
+        if leaver is not None:
+            enforced = leaver % UNENFORCED_EVERY != 0
+            if enforced:
+                iam.attach_role_policy(deny, name)
+            state = f"revoked roles {'enforced' if enforced else 'unenforced'}"
+            injected[state] = injected.get(state, 0) + 1
         out.entries.append(
-            RegistryEntry(kind="role", name=name, owner="platform@example.com", managed_policies=(policies[i % 20],))
+            RegistryEntry(
+                kind="role",
+                name=name,
+                owner="platform@example.com",
+                managed_policies=(policies[i % 20],),
+                status="revoked" if leaver is not None else "active",
+                revoked_at=now - timedelta(days=30) if leaver is not None else None,
+            )
         )
-    return out
 
 
 def registry_items(entries: list[RegistryEntry], account_id: str = DEFAULT_ACCOUNT) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftline.domain.credit import CredentialChange
-from driftline.domain.drift import Comparison, RevocationCheck
+from driftline.domain.drift import Comparison, DriftType, RevocationCheck
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord, LedgerState, advance, cancel, open_record
 from driftline.domain.registry import RegistryEntry
@@ -44,6 +44,9 @@ class LedgerSummary(BaseModel):
     changed: list[LedgerRecord] = Field(default_factory=list)
     open_unenforced: int = 0
     oldest_unenforced_seconds: float = 0.0
+    attempts: dict[str, list[str]] = Field(
+        default_factory=dict, description="identity key -> refused enforcing calls of its open revocation"
+    )
 
     @property
     def enforced_now(self) -> list[LedgerRecord]:
@@ -109,6 +112,9 @@ def sync_ledger(
                 summary.changed.append(stored)
                 latest[key] = stored
     unenforced = [r for r in latest.values() if r.state is LedgerState.UNENFORCED]
+    summary.attempts = {
+        r.identity: [a.description for a in r.attempts] for r in latest.values() if r.is_open and r.attempts
+    }
     summary.open_unenforced = len(unenforced)
     if unenforced:
         summary.oldest_unenforced_seconds = max((now - r.requested_at).total_seconds() for r in unenforced)
@@ -118,3 +124,23 @@ def sync_ledger(
 def _still_revoked(record: LedgerRecord, entries: Mapping[IdentityRef, RegistryEntry]) -> bool:
     entry = entries.get(IdentityRef.parse(record.identity))
     return entry is not None and entry.is_revoked and entry.revoked_at == record.requested_at
+
+
+def with_attempts(comparison: Comparison, summary: LedgerSummary | None) -> Comparison:
+    """The comparison with every unenforced revocation's refused enforcing calls in its finding: "an attempt by X at
+    T to UpdateAccessKey on access key K was denied (AccessDenied)" tells the responder the block is an SCP or a
+    permission, not neglect."""
+    if summary is None or not summary.attempts:
+        return comparison
+    drifts = []
+    for drift in comparison.drifts:
+        tried = summary.attempts.get(drift.identity.key) if drift.type is DriftType.UNENFORCED_REVOCATION else None
+        if tried:
+            drift = drift.model_copy(
+                update={
+                    "summary": f"{drift.summary}; {'; '.join(tried)}",
+                    "evidence": {**drift.evidence, "denied_attempts": list(tried)},
+                }
+            )
+        drifts.append(drift)
+    return comparison.model_copy(update={"drifts": tuple(drifts)})

@@ -21,7 +21,7 @@ from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
 from driftline.enforcement import EnforcementReport, EnforcementSettings, enforce
 from driftline.ports import DriftSink, IamReader, PublishReport, RegistryReader
-from driftline.revocations import Ledger, LedgerSummary, sync_ledger
+from driftline.revocations import Ledger, LedgerSummary, sync_ledger, with_attempts
 
 
 class Evaluation(BaseModel):
@@ -100,6 +100,7 @@ def reconcile(
                 inventory = merge(inventory, iam.read_identities(account_id, touched, access=touched_access))
                 comparison = compare(load.entries, inventory, settings, now)
                 summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True)
+    comparison = with_attempts(comparison, summary)
     report = sink.publish(comparison, inventory)
     return Evaluation(
         account_id=account_id,
@@ -158,6 +159,7 @@ def evaluate_identities(
     by_ref = {e.ref: e for e in entries}
     told = changes(inventory) if changes is not None else None
     summary = sync_ledger(ledger, account_id, comparison, by_ref, now, changes=told) if ledger else None
+    comparison = with_attempts(comparison, summary)
     report = sink.publish(comparison, inventory)
     return Evaluation(
         account_id=account_id,

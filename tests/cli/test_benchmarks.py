@@ -34,10 +34,21 @@ def _isolated() -> Iterator[None]:
 
 def test_reconcile_benchmark_at_100_users(tmp_path: Path) -> None:
     """100 users: the first run imports findings, the quiet re-run stays within the IAM budget (one call per 100
-    identities + 10) with no Security Hub import, the one-change run finds the new user and key."""
-    assert reconcile_bench.main(["--sizes", "100", "--results", str(tmp_path)]) == 0
+    identities + 10) with no Security Hub import, the one-change run finds the new user and key. With 10% of users
+    and roles revoked (four in five enforced), a quiet re-run reads no enforced revoked user again: per-user reads
+    only for the unenforced ones, other credentials from the cache, each policy document once."""
+    assert reconcile_bench.main(["--sizes", "100", "--revoked-shares", "0,0.1", "--results", str(tmp_path)]) == 0
 
-    (row,) = json.loads((tmp_path / "reconcile.json").read_text())
+    row, revoked = json.loads((tmp_path / "reconcile.json").read_text())
+    unenforced_users = revoked["injected"]["revoked users unenforced"]
+    quiet = revoked["quiet"]["calls"]
+    assert revoked["injected"]["revoked users enforced"] > 0 and revoked["injected"]["revoked roles enforced"] > 0
+    assert quiet.get("iam.ListAccessKeys", 0) == quiet.get("iam.GetLoginProfile", 0) == unenforced_users
+    assert not {"iam.ListSSHPublicKeys", "iam.ListSigningCertificates", "iam.ListServiceSpecificCredentials"} & set(
+        quiet
+    )
+    assert quiet.get("iam.GetPolicyVersion", 0) <= 21  # the 20 bench policies and the deny policy, once each
+    assert revoked["quiet"]["securityhub_imports"] == 0
     assert row["first"]["securityhub_imports"] >= 1 and row["first"]["drifts"] > 0
     assert row["quiet"]["iam_calls"] <= row["quiet_iam_budget"]
     assert row["quiet"]["securityhub_imports"] == 0

@@ -2,7 +2,8 @@
 
 CSV and JSON for tools; a self-contained HTML report for people. Each revocation shows when it was requested,
 when and how it was enforced (the CloudTrail event and actor, driftline's own steps, or "observed": enforced no
-later than the reconcile that saw it), the time to enforce, and the open ones with their age.
+later than the reconcile that saw it), the time to enforce, the open ones with their age, and every enforcing call
+AWS refused on it (who tried, when, the error code).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from driftline.adapters.aws import Clients
 from driftline.adapters.ledger import DynamoLedger
+from driftline.cli.account import caller_account
 from driftline.cli.evidence_html import render_html
 from driftline.domain.errors import DriftlineError
 from driftline.domain.ledger import LedgerRecord
@@ -41,12 +43,13 @@ COLUMNS = (
     "seconds_to_enforce",
     "open_age_seconds",
     "cancelled_at",
+    "denied_attempts",
 )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state-table", required=True, help="the detector's state table (holds the ledger)")
-    parser.add_argument("--account-id", help="account (default: the caller's)")
+    parser.add_argument("--account-id", help="the account you expect: refused when it is not the caller's (STS)")
     parser.add_argument("--since", type=_time, help="revocations requested at or after (ISO 8601, with timezone)")
     parser.add_argument("--until", type=_time, help="revocations requested before (ISO 8601, with timezone)")
     parser.add_argument("--format", choices=("csv", "json", "html"), default="csv")
@@ -80,6 +83,7 @@ def row(record: LedgerRecord, now: datetime) -> dict[str, Any]:
         "seconds_to_enforce": round(record.seconds_to_enforce, 1) if record.seconds_to_enforce is not None else "",
         "open_age_seconds": round((now - record.requested_at).total_seconds(), 1) if record.is_open else "",
         "cancelled_at": record.cancelled_at.isoformat() if record.cancelled_at else "",
+        "denied_attempts": "; ".join(a.description for a in record.attempts),
     }
 
 
@@ -117,7 +121,7 @@ def run_evidence(args: argparse.Namespace, out: TextIO | None = None, err: TextI
     now = datetime.now(UTC)
     try:
         clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
-        account = args.account_id or clients.sts().get_caller_identity()["Account"]
+        account, _caller = caller_account(clients, args.account_id)
         records = select(DynamoLedger(clients.dynamodb(), args.state_table).records(account), args.since, args.until)
     except (DriftlineError, BotoCoreError, ClientError) as exc:
         err.write(f"driftline evidence: error: {exc}\n")

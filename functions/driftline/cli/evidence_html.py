@@ -65,6 +65,7 @@ def render_html(records: list[LedgerRecord], rows: list[dict[str, Any]], account
             "Event / actor",
             "Time to enforce",
             "Open for",
+            "Denied attempts",
         )
     )
     body = []
@@ -80,6 +81,7 @@ def render_html(records: list[LedgerRecord], rows: list[dict[str, Any]], account
             evidence,
             _duration(r["seconds_to_enforce"]),
             _duration(r["open_age_seconds"]),
+            r["denied_attempts"],
         )
         body.append(
             f'<tr class="{escape(r["state"])}">' + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>"

@@ -25,16 +25,18 @@ class Advice(NamedTuple):
 CATALOG: dict[DriftType, Advice] = {
     DriftType.REVOKED_CREDENTIAL_USED: Advice(
         (BEST_PRACTICES, "TTPs/Persistence", "Unusual Behaviors/User"),
-        "Treat as an incident: deactivate the credential now, revoke the identity's sessions, and review CloudTrail "
-        "for what it did after its revocation.",
+        "Treat as an incident: attach a deny-everything policy to the identity now (it also ends live sessions), "
+        "deactivate the credential, and review CloudTrail for what it did after its revocation.",
         f"{IAM_DOCS}/id_credentials_access-keys.html#rotating_access_keys_console",
         ("NIST CSF 2.0/PR.AA-01", "NIST CSF 2.0/DE.CM-03", "OWASP NHI Top 10 2025/NHI1"),
     ),
     DriftType.UNENFORCED_REVOCATION: Advice(
         (BEST_PRACTICES,),
-        "Enforce the revocation: deactivate the revoked access keys, delete the console login profile, and revoke "
-        "older role sessions with a deny on aws:TokenIssueTime.",
-        f"{IAM_DOCS}/id_roles_use_revoke-sessions.html",
+        "Leave nobody able to act as the identity: attach a deny-everything policy (driftline's DriftlineRevoked, or "
+        "run driftline enforce) and deactivate its access keys, SSH keys, service-specific credentials and "
+        "certificates; for a role, the deny or a trust policy that admits nobody. Revoking older sessions alone is "
+        "not enough: the trust policy's principals can start new ones.",
+        f"{IAM_DOCS}/reference_policies_evaluation-logic.html",
         ("NIST CSF 2.0/PR.AA-01", "NIST CSF 2.0/PR.AA-05", "OWASP NHI Top 10 2025/NHI1"),
     ),
     DriftType.EXPIRED_BUT_ACTIVE: Advice(

@@ -125,6 +125,7 @@ def record_attempt(wiring: Wiring, decision: Triage) -> dict[str, Any]:
     detail = decision.detail
     aim = attempted(detail)
     if aim is None:
+        metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
         return {"status": "skipped", "reason": f"{detail.eventName} would not have enforced anything"}
     refs, target = aim
     attempt = Attempt(

@@ -350,3 +350,67 @@ def test_older_enforcing_event_arriving_last_does_not_overwrite_the_completing_o
     assert late["ledger_changes"] == 1
     assert not any("re-credited" in line for line in record.history)
     assert {c.event_name for c in record.changes} == {"DeleteAccessKey", "DeleteLoginProfile"}
+
+
+# The redelivery adds no metric of its own; Powertools warns about the empty flush.
+@pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+def test_a_refused_enforcing_call_is_kept_on_the_record_and_shown_in_the_finding(account: EventAccount) -> None:
+    """carol's key K is revoked and unenforced. secops tries UpdateAccessKey K Inactive and an SCP refuses it
+    (AccessDenied, a failed call CloudTrail still delivers): the ledger record keeps the attempt (who, when, error,
+    event id), exactly once even when the event is delivered again, and the unenforced-revocation finding then says
+    "an attempt by ... was denied (AccessDenied)"."""
+    values = revoked_key(account)
+    account.send("iam.TagUser", **values)
+    tried_at = ENFORCED_AT
+
+    event, result = account.send(
+        "iam.UpdateAccessKey.access-denied", event_time=tried_at, caller="secops", status="Inactive", **values
+    )
+    again = account.deliver(event)
+
+    key = f"access_key#{values['key_id']}"
+    assert result["status"] == "attempt" and result["recorded"] == [key]
+    assert again == result  # the idempotency store answered: nothing recorded twice
+    (record,) = account.ledger(key)
+    (attempt,) = record.attempts
+    assert (attempt.event_name, attempt.error_code, attempt.event_id) == (
+        "UpdateAccessKey",
+        "AccessDenied",
+        event["detail"]["eventID"],
+    )
+    assert attempt.actor_arn == "arn:aws:iam::123456789012:user/secops" and attempt.at == tried_at
+    assert record.state is LedgerState.UNENFORCED
+
+    # When the identity is evaluated again, the finding tells the responder about the refused attempt
+    account.send("iam.TagUser", **values)
+    finding = account.finding("unenforced-revocation", key)
+    assert f"an attempt by arn:aws:iam::123456789012:user/secops at {tried_at.isoformat()}" in finding["Description"]
+    assert "was denied (AccessDenied)" in finding["Description"]
+
+
+def test_a_refused_call_that_would_have_enabled_is_no_attempt(account: EventAccount) -> None:
+    """A refused UpdateAccessKey to Active on a revoked key enforced nothing: nothing is kept."""
+    values = revoked_key(account)
+    account.send("iam.TagUser", **values)
+    _, result = account.send("iam.UpdateAccessKey.access-denied", status="Active", **values)
+    assert result["status"] == "skipped"
+    assert account.ledger(f"access_key#{values['key_id']}")[0].attempts == ()
+
+
+def test_the_event_path_matches_names_without_case(account: EventAccount) -> None:
+    """The registry revoked user#bob; IAM's user is Bob (IAM names ignore case) with one Active key. Bob's key is
+    deactivated and the event names "Bob": it is bob's revocation that is enforced and credited to that event (one
+    ledger record, keyed user#bob), and no unregistered Bob is reported."""
+    account.iam.create_user(UserName="Bob")
+    key = account.sandbox.key("Bob")
+    account.sandbox.register_user("bob", status="revoked", revoked_at=REVOKED_AT, ticket="SEC-7")
+    account.send("iam.TagUser", user="Bob")
+    account.sandbox.deactivate("Bob", key)
+
+    event, result = account.send("iam.UpdateAccessKey", user="Bob", key_id=key, event_time=ENFORCED_AT, caller="secops")
+
+    (record,) = account.ledger("user#bob")
+    assert record.identity == "user#bob" and record.state is LedgerState.ENFORCED
+    assert record.enforced is not None and record.enforced.event_id == event["detail"]["eventID"]
+    assert "unregistered-identity" not in result["drifts_by_type"]
+    assert account.state_of("unenforced-revocation", "user#bob") == "ARCHIVED"

@@ -24,7 +24,7 @@ from driftline.domain.drift import RevocationCheck, RevocationState
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import ActionLog, LedgerRecord, advance, cancel, log_action, open_record
 from driftline.domain.registry import RegistryEntry
-from tests.integration.revocations.support import revoke
+from tests.integration.revocations.support import restore, revoke
 from tests.integration.support import ACCOUNT, REGISTRY_TABLE, STATE_TABLE, Sandbox
 
 EVIDENCE_COLUMNS = [
@@ -43,6 +43,7 @@ EVIDENCE_COLUMNS = [
     "seconds_to_enforce",
     "open_age_seconds",
     "cancelled_at",
+    "denied_attempts",
 ]
 EVIL_TICKET = "SEC-666 <script>alert('pwned')</script>"
 BASE = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
@@ -189,6 +190,92 @@ def test_enforce_applies_the_plan_and_spares_break_glass(account: Sandbox, cli: 
 
 
 # -- driftline evidence --------------------------------------------------------------------------------------------
+def test_enforce_refuses_another_accounts_id_and_writes_nothing(account: Sandbox, cli: Cli) -> None:
+    """``driftline enforce --account-id 999999999999`` with credentials of 123456789012: another account's registry
+    must never be applied to this account's same-named principals. Exit 3 with a one-line error, no IAM write and no
+    ledger record."""
+    seed_revocations(account)
+    before = iam_state(account)
+
+    result = cli(
+        "enforce", "--registry-table", REGISTRY_TABLE, "--state-table", STATE_TABLE, "--account-id", "999999999999",
+        "--report-wait", "5",
+    )  # fmt: skip
+
+    assert result.code == 3
+    assert (
+        result.err.count("\n") == 1 and "--account-id 999999999999 is not the account of your credentials" in result.err
+    )
+    assert iam_state(account) == before
+    assert DynamoLedger(account.dynamodb, STATE_TABLE).records(ACCOUNT) == []
+
+
+def test_enforce_honours_the_deployments_break_glass_list(account: Sandbox, cli: Cli) -> None:
+    """The stack publishes its break-glass list in SSM (/driftline/break-glass-principals). ``driftline enforce``
+    without any --break-glass must read it and spare carol (listed there as "CAROL": names ignore case)."""
+    k1, carol_key = seed_revocations(account)
+    account.deny_policy()
+    Clients(endpoint_url=account.clients.endpoint_url).ssm().put_parameter(
+        Name="/driftline/break-glass-principals", Type="String", Value=json.dumps(["CAROL"])
+    )
+
+    result = cli(
+        "enforce", "--registry-table", REGISTRY_TABLE, "--state-table", STATE_TABLE, "--report-wait", "5",
+    )  # fmt: skip
+
+    assert result.code == 1, result.err
+    assert f"  [applied] deactivate-access-key {k1}" in result.err
+    assert f"  [planned] SKIP deactivate-access-key {carol_key}: break-glass principal" in result.err
+    assert iam_state(account)[carol_key] == "Active"
+
+
+def test_enforce_refuses_an_unreadable_break_glass_list(account: Sandbox, cli: Cli) -> None:
+    """A break-glass parameter that is not a JSON list of names: enforcing without the list could touch a break-glass
+    principal, so the command stops (exit 3) before any write."""
+    seed_revocations(account)
+    before = iam_state(account)
+    Clients(endpoint_url=account.clients.endpoint_url).ssm().put_parameter(
+        Name="/driftline/break-glass-principals", Type="String", Value="carol,bob"
+    )
+
+    result = cli("enforce", "--registry-table", REGISTRY_TABLE, "--state-table", STATE_TABLE, "--report-wait", "5")
+
+    assert result.code == 3
+    assert "is not a JSON list of names" in result.err
+    assert iam_state(account) == before
+
+
+def test_restore_access_refuses_while_revoked_then_undoes_every_step(account: Sandbox, cli: Cli) -> None:
+    """After ``driftline enforce`` locked carol out, ``driftline restore-access user#carol`` must refuse while the
+    registry still revokes her (exit 3, nothing changed); ``--dry-run`` prints the exact aws iam calls; after the
+    registry restores her, it detaches the deny policy and reactivates her key, printing each step."""
+    _k1, carol_key = seed_revocations(account)
+    deny = account.deny_policy()
+    enforced = cli("enforce", "--registry-table", REGISTRY_TABLE, "--state-table", STATE_TABLE, "--report-wait", "5")
+    assert enforced.code in (0, 1), enforced.err
+    assert iam_state(account)[carol_key] == "Inactive"
+    restore_args = ("restore-access", "user#carol", "--registry-table", REGISTRY_TABLE, "--state-table", STATE_TABLE)
+
+    refused = cli(*restore_args)
+    dry = cli(*restore_args, "--dry-run")
+
+    assert refused.code == 3 and "the registry still revokes user#carol" in refused.err
+    assert iam_state(account)[carol_key] == "Inactive"
+    assert dry.code == 0
+    assert f"aws iam detach-user-policy --user-name carol --policy-arn {deny}" in dry.out
+    assert f"aws iam update-access-key --user-name carol --access-key-id {carol_key} --status Active" in dry.out
+
+    entry = account.registry.get(ACCOUNT, IdentityRef.parse("user#carol"))
+    assert entry is not None
+    restore(account, entry)
+    undone = cli(*restore_args)
+
+    assert undone.code == 0, undone.err
+    assert iam_state(account)[carol_key] == "Active"
+    assert account.iam.list_attached_user_policies(UserName="carol")["AttachedPolicies"] == []
+    assert undone.out.count("undone: ") == 2
+
+
 def _check(identity: str, requested: datetime, state: RevocationState) -> RevocationCheck:
     return RevocationCheck(
         identity=IdentityRef.parse(identity),
@@ -348,7 +435,7 @@ def test_evidence_html_is_self_contained_and_escaped(ledger: list[LedgerRecord],
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in page
     assert "6 revocation(s); 3 enforced (median time to enforce 2.3 h); 2 still open" in page
     assert EVENT_ID in page and ACTOR in page
-    assert re.search(r'<tr class="unenforced"><td>user#erin</td>.*?<td>3\.0 d</td></tr>', page)
+    assert re.search(r'<tr class="unenforced"><td>user#erin</td>.*?<td>3\.0 d</td><td></td></tr>', page)
 
 
 def test_evidence_since_until_filter_by_requested_at(ledger: list[LedgerRecord], cli: Cli) -> None:

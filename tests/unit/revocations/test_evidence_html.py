@@ -9,7 +9,7 @@ import pytest
 
 from driftline.cli.evidence import row
 from driftline.cli.evidence_html import _duration, render_html
-from driftline.domain.ledger import advance
+from driftline.domain.ledger import Attempt, advance, log_attempt
 from tests.unit.revocations.support import ENFORCED, REVOKED_AT, check, cloudtrail, opened
 
 
@@ -48,3 +48,29 @@ def test_a_revocation_enforced_within_seconds_shows_its_seconds() -> None:
     # Then the seconds are shown
     assert page.count(">20 s<") == 2  # the chart's label and the table cell
     assert "0 min" not in page
+
+
+def test_a_refused_enforcing_call_is_in_the_csv_row_and_the_html() -> None:
+    """An attempt AWS refused (an SCP denied UpdateAccessKey) is evidence too: the export names who tried, when,
+    what, and the error, escaped in HTML."""
+    record = opened()
+    attempt = Attempt(
+        at=REVOKED_AT + timedelta(hours=2),
+        event_name="UpdateAccessKey",
+        error_code="AccessDenied",
+        event_id="ev-denied",
+        actor_arn="arn:aws:iam::123456789012:user/<secops>",
+        target="access key AKIAQWERTYUIOPASDFGH",
+    )
+    record = log_attempt(record, attempt) or record
+    now = REVOKED_AT + timedelta(hours=3)
+
+    cells = row(record, now)
+    page = render_html([record], [cells], "123456789012", now)
+
+    assert cells["denied_attempts"] == (
+        f"an attempt by arn:aws:iam::123456789012:user/<secops> at {attempt.at.isoformat()} to UpdateAccessKey on "
+        "access key AKIAQWERTYUIOPASDFGH was denied (AccessDenied)"
+    )
+    assert "user/&lt;secops&gt;" in page and "<secops>" not in page
+    assert log_attempt(record, attempt) is None  # the same attempt twice is kept once
