@@ -77,7 +77,7 @@ def render_html(records: list[LedgerRecord], rows: list[dict[str, Any]], account
             r["requested_at"],
             r["ticket"],
             r["enforced_at"],
-            r["enforced_by"],
+            ": ".join(x for x in (r["enforced_by"], r["enforced_basis"]) if x),
             evidence,
             _duration(r["seconds_to_enforce"]),
             _duration(r["open_age_seconds"]),

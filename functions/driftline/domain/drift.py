@@ -72,6 +72,7 @@ class RevocationCheck(BaseModel):
     still_active: tuple[str, ...] = Field(default=(), description="What still lets the identity act, if anything.")
     credentials: tuple[str, ...] = Field(default=(), description="A token per way to act (revocation.Access).")
     grace_ends_at: AwareDatetime
+    basis: str | None = Field(default=None, description="Why nobody can act as it, when enforced.")
 
 
 ENTITLEMENT_DRIFTS = frozenset({DriftType.EXCESS_ENTITLEMENT, DriftType.MISSING_ENTITLEMENT})

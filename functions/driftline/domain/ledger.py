@@ -103,6 +103,7 @@ class LedgerRecord(BaseModel):
     first_seen_unenforced: AwareDatetime | None = None
     last_checked: AwareDatetime
     enforced: Enforcement | None = None
+    enforced_basis: str | None = None  # why nobody can act as it (deleted, denied everything, no credential, ...)
     seconds_to_enforce: float | None = None
     cancelled_at: AwareDatetime | None = None
     history: tuple[str, ...] = ()
@@ -168,12 +169,22 @@ def advance(
         return base.model_copy(update={"last_checked": now}) if due or learned else None
     if target is LedgerState.ENFORCED:
         how = _credit(base, now) or Enforcement(source="observed", at=now)
-        return _moved(base, target, now, enforced=how, seconds_to_enforce=_seconds(record, how))
+        return _moved(
+            base, target, now, enforced=how, enforced_basis=check.basis, seconds_to_enforce=_seconds(record, how)
+        )
     # Open again (first time, or IAM undid the enforcement): an open revocation has no enforcement evidence.
     if target is LedgerState.UNENFORCED:
         first = record.first_seen_unenforced or now
-        return _moved(base, target, now, first_seen_unenforced=first, enforced=None, seconds_to_enforce=None)
-    return _moved(base, target, now, enforced=None, seconds_to_enforce=None)
+        return _moved(
+            base,
+            target,
+            now,
+            first_seen_unenforced=first,
+            enforced=None,
+            enforced_basis=None,
+            seconds_to_enforce=None,
+        )
+    return _moved(base, target, now, enforced=None, enforced_basis=None, seconds_to_enforce=None)
 
 
 def _learn(record: LedgerRecord, check: RevocationCheck, changes: Sequence[CredentialChange]) -> LedgerRecord | None:

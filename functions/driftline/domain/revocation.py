@@ -93,6 +93,29 @@ def still_active(ctx: Context, entry: RegistryEntry) -> tuple[Access, ...]:
     return tuple(role_access(role, entry.revoked_at)) if role is not None else ()
 
 
+def enforced_basis(ctx: Context, entry: RegistryEntry) -> str:
+    """Why nobody can act as a revoked identity, for the ledger and the auditor (called when ``still_active`` is
+    empty). A trust policy that admits nobody stops new sessions only: the note says so."""
+    if entry.kind is Kind.ACCESS_KEY:
+        key = ctx.inventory.keys.get(entry.name)
+        if key is None:
+            return "the access key is deleted"
+        user = ctx.inventory.user(key.user_name)
+        deny = user.denied_everything if user is not None and key.active else None
+        return f"its user is denied everything by {deny.description}" if deny else "the access key is Inactive"
+    principal = ctx.inventory.principal(entry.ref)
+    if principal is None:
+        return f"the {entry.kind.label} is deleted"
+    if (deny := principal.denied_everything) is not None:
+        return f"denied everything by {deny.description}"
+    if entry.kind is Kind.ROLE:
+        return (
+            "its trust policy admits nobody (sessions issued before that change stay valid until they expire, at "
+            "most 12 hours)"
+        )
+    return "it holds no usable credential"
+
+
 def check_revocation(ctx: Context, entry: RegistryEntry) -> tuple[RevocationCheck, list[Drift]]:
     assert entry.revoked_at is not None  # guaranteed by RegistryEntry validation for revoked entries
     grace_ends = entry.revoked_at + ctx.settings.grace_period
@@ -111,6 +134,7 @@ def check_revocation(ctx: Context, entry: RegistryEntry) -> tuple[RevocationChec
         still_active=active,
         credentials=tuple(a.credential for a in access),
         grace_ends_at=grace_ends,
+        basis=enforced_basis(ctx, entry) if state is RevocationState.ENFORCED else None,
     )
     drifts: list[Drift] = []
     if state is RevocationState.UNENFORCED:

@@ -37,6 +37,7 @@ EVIDENCE_COLUMNS = [
     "first_seen_unenforced",
     "enforced_at",
     "enforced_by",
+    "enforced_basis",
     "event_id",
     "event_name",
     "actor_arn",

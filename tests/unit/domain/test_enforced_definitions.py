@@ -195,3 +195,48 @@ def test_group_names_ignore_case_in_entitlements() -> None:
     """Registry approves group developers; IAM user is in Developers: neither excess nor missing."""
     inv = inventory(users=[observed_user("alice", groups=frozenset({"Developers"}))])
     assert run([user_entry("alice", groups=("developers",))], inv).drifts == ()
+
+
+# --- why it is enforced, for the auditor ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entries", "inv", "basis"),
+    [
+        ([revoked(user_entry("carol"), REVOKED_AT)], inventory(), "the user is deleted"),
+        (
+            [revoked(user_entry("carol"), REVOKED_AT)],
+            inventory(
+                users=[observed_user("carol", session_denies=(MANAGED_DENY,))], keys=[observed_key(KEY, "carol")]
+            ),
+            f"denied everything by managed policy {DENY_ARN}",
+        ),
+        (
+            [revoked(user_entry("carol"), REVOKED_AT)],
+            inventory(users=[observed_user("carol")], keys=[inactive(observed_key(KEY, "carol"))]),
+            "it holds no usable credential",
+        ),
+        (
+            [revoked(role_entry("ops"), REVOKED_AT)],
+            inventory(roles=[observed_role("ops", assumable_by=())]),
+            "its trust policy admits nobody (sessions issued before that change stay valid until they expire, at most "
+            "12 hours)",
+        ),
+        (
+            [user_entry("carol"), revoked(key_entry(KEY, "carol"), REVOKED_AT)],
+            inventory(users=[observed_user("carol")], keys=[inactive(observed_key(KEY, "carol"))]),
+            "the access key is Inactive",
+        ),
+    ],
+    ids=["deleted", "managed-deny", "no-credential", "trust-nobody", "key-inactive"],
+)
+def test_an_enforced_revocation_says_why(entries: list[Any], inv: Any, basis: str) -> None:
+    """The check of an enforced revocation carries the reason nobody can act as the identity (the ledger keeps it
+    for the evidence export); a trust policy that admits nobody says old sessions may outlive it."""
+    (check,) = run(entries, inv).revocations
+    assert (check.state, check.basis) == (RevocationState.ENFORCED, basis)
+
+
+def test_an_unenforced_revocation_has_no_basis() -> None:
+    (check,) = run([revoked(role_entry("ops"), REVOKED_AT)], inventory(roles=[observed_role("ops")])).revocations
+    assert check.state is RevocationState.UNENFORCED and check.basis is None

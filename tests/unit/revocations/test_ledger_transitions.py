@@ -520,3 +520,11 @@ def test_time_to_enforce_is_counted_on_the_move_into_enforced_only() -> None:
     assert just_enforced(enforced) is True
     assert just_enforced(recredited) is False
     assert just_enforced(unenforced()) is False
+
+
+def test_the_record_keeps_why_it_is_enforced_and_forgets_it_on_a_regression() -> None:
+    enforced_check = check(ENFORCED).model_copy(update={"basis": "denied everything by managed policy X"})
+    enforced = advance(unenforced(), enforced_check, REVOKED_AT + 3 * HOUR)
+    assert enforced is not None and enforced.enforced_basis == "denied everything by managed policy X"
+    regressed = advance(enforced, check(UNENFORCED), REVOKED_AT + 4 * HOUR)
+    assert regressed is not None and regressed.enforced_basis is None
