@@ -50,6 +50,17 @@ class Enforcement(BaseModel):
     event_name: str | None = None
     actor_arn: str | None = None
 
+    @classmethod
+    def of(cls, change: CredentialChange) -> Enforcement:
+        """The evidence a credited change gives."""
+        return cls(
+            source=change.source,
+            at=change.at,
+            event_id=change.event_id,
+            event_name=change.event_name,
+            actor_arn=change.actor_arn,
+        )
+
 
 class ActionLog(BaseModel):
     """One enforcement step driftline took, written before (``intended``) and after (``done`` / ``failed``), and
@@ -222,15 +233,7 @@ def _credit(record: LedgerRecord, until: datetime) -> Enforcement | None:
     regressed = _last_move(record, out_of=LedgerState.ENFORCED)
     since = max(record.requested_at, regressed) if regressed else record.requested_at
     change = enforcing_change([*record.changes, *own_changes(record)], record.usable_seen, since=since, until=until)
-    if change is None:
-        return None
-    return Enforcement(
-        source=change.source,
-        at=change.at,
-        event_id=change.event_id,
-        event_name=change.event_name,
-        actor_arn=change.actor_arn,
-    )
+    return Enforcement.of(change) if change is not None else None
 
 
 def _recredit(record: LedgerRecord, now: datetime) -> LedgerRecord | None:

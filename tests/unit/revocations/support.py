@@ -108,13 +108,7 @@ def cloudtrail(
 
 def evidence_of(change: CredentialChange) -> Enforcement:
     """The ledger's Enforcement that crediting ``change`` gives."""
-    return Enforcement(
-        source=change.source,
-        at=change.at,
-        event_id=change.event_id,
-        event_name=change.event_name,
-        actor_arn=change.actor_arn,
-    )
+    return Enforcement.of(change)
 
 
 def action(step: str, status: str, at: datetime, target: str = "AKIAQWERTYUIOPASDFGH", **kw: Any) -> ActionLog:
