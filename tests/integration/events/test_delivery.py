@@ -235,3 +235,22 @@ def test_event_with_impossible_identifiers_never_reaches_iam_and_is_not_dropped(
         assert result["status"] == "widened"
         assert account.findings() == {}
         assert [r["source"] for r in account.reconcile_requests] == ["driftline.reconcile-request"]
+
+
+@pytest.mark.parametrize("name", ["iam.PutUserPolicy.request-omitted", "iam.SetDefaultPolicyVersion"])
+def test_an_event_that_names_nobody_asks_for_one_reconcile_and_is_counted(
+    account: EventAccount, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """CloudTrail truncated the request (or a managed policy's default version changed under every holder): the
+    event is not dropped. It asks the reconcile function for a whole-account run (one asynchronous Invoke) and counts
+    TruncatedEvents; a second such event within the coalescing window asks nothing more."""
+    capsys.readouterr()
+
+    _, first = account.send(name)
+    _, second = account.send(name)
+
+    assert (first["status"], first["reconcile_requested"]) == ("widened", True)
+    assert (second["status"], second["reconcile_requested"]) == ("widened", False)
+    assert [(r["function"], r["type"]) for r in account.reconcile_requests] == [("driftline-reconcile", "Event")]
+    assert emf_metrics(capsys.readouterr().out).get("TruncatedEvents") == 2
+    assert account.findings() == {}
