@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import ALL_FACETS, Facet, Inventory
+from driftline.domain.times import BoundedTime
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -54,7 +55,7 @@ class CloudTrailDetail(BaseModel):
 
     eventName: str = Field(min_length=1, max_length=128)  # noqa: N815
     eventID: str = Field(min_length=1, max_length=128)  # noqa: N815
-    eventTime: AwareDatetime  # noqa: N815
+    eventTime: BoundedTime  # noqa: N815
     eventSource: str  # noqa: N815
     userIdentity: UserIdentity = Field(default_factory=UserIdentity)  # noqa: N815
     requestParameters: dict[str, Any] | None = None  # noqa: N815

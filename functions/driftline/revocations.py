@@ -106,24 +106,32 @@ def sync_ledger(
             latest[key] = stored
     if whole_account:
         for key, record in list(latest.items()):
-            if not record.is_open or key in checked or _still_revoked(record, entries):
+            if not record.is_open or key in checked or _kept(record, entries, comparison.undecided):
                 continue
             if (stored := ledger.update(account_id, key[0], key[1], _cancel_at(now))) is not None:
                 summary.changed.append(stored)
                 latest[key] = stored
-    unenforced = [r for r in latest.values() if r.state is LedgerState.UNENFORCED]
-    summary.attempts = {
-        r.identity: [a.description for a in r.attempts] for r in latest.values() if r.is_open and r.attempts
-    }
+    return _with_figures(summary, list(latest.values()), now)
+
+
+def _with_figures(summary: LedgerSummary, records: list[LedgerRecord], now: datetime) -> LedgerSummary:
+    unenforced = [r for r in records if r.state is LedgerState.UNENFORCED]
+    summary.attempts = {r.identity: [a.description for a in r.attempts] for r in records if r.is_open and r.attempts}
     summary.open_unenforced = len(unenforced)
     if unenforced:
         summary.oldest_unenforced_seconds = max((now - r.requested_at).total_seconds() for r in unenforced)
     return summary
 
 
-def _still_revoked(record: LedgerRecord, entries: Mapping[IdentityRef, RegistryEntry]) -> bool:
-    entry = entries.get(IdentityRef.parse(record.identity))
-    return entry is not None and entry.is_revoked and entry.revoked_at == record.requested_at
+def _kept(
+    record: LedgerRecord, entries: Mapping[IdentityRef, RegistryEntry], undecided: frozenset[IdentityRef]
+) -> bool:
+    """Whether an open record the evaluation did not check stays open: its entry still holds this revocation, or
+    its registry item could not be read (a registry problem, never a restore)."""
+    ref = IdentityRef.parse(record.identity)
+    entry = entries.get(ref)
+    still = entry is not None and entry.is_revoked and entry.revoked_at == record.requested_at
+    return still or ref in undecided
 
 
 def with_attempts(comparison: Comparison, summary: LedgerSummary | None) -> Comparison:

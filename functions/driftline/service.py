@@ -72,7 +72,7 @@ def reconcile(
     the deployment says so, and hand every drift to ``sink``."""
     load = registry.load(account_id)
     inventory = iam.read_account(account_id, access=access_refs(load.entries, now))
-    comparison = compare(load.entries, inventory, settings, now)
+    comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable)
     entries = {e.ref: e for e in load.entries}
     summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True) if ledger else None
     enforced: EnforcementReport | None = None
@@ -98,7 +98,7 @@ def reconcile(
                 }
                 touched_access = frozenset(r for r in touched if r.kind is not Kind.ACCESS_KEY)
                 inventory = merge(inventory, iam.read_identities(account_id, touched, access=touched_access))
-                comparison = compare(load.entries, inventory, settings, now)
+                comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable)
                 summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True)
     comparison = with_attempts(comparison, summary)
     report = sink.publish(comparison, inventory)

@@ -531,8 +531,8 @@ NAME = st.from_regex(r"[A-Za-z0-9+=,.@_-]{1,24}", fullmatch=True)
 KEY_ID = st.from_regex(r"AKIA[A-Z0-9]{16}", fullmatch=True)
 TEXT = st.text(min_size=1, max_size=24).filter(lambda s: s.strip() != "")
 WHEN = st.datetimes(
-    min_value=datetime(1990, 1, 1),
-    max_value=datetime(2200, 1, 1),
+    min_value=datetime(2000, 1, 2),  # the registry takes 2000–2200 (domain/times.py)
+    max_value=datetime(2199, 12, 30),
     timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
 )
 ARN = st.builds(lambda acct, name: f"arn:aws:iam::{acct}:policy/{name}", st.sampled_from(["aws", ACCOUNT]), NAME)

@@ -103,6 +103,7 @@ class DynamoRegistry:
         silently: the caller logs them and counts them, and the identity they meant to describe stays judged."""
         entries: list[RegistryEntry] = []
         problems: list[str] = []
+        unreadable: set[IdentityRef] = set()
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk",
@@ -115,14 +116,21 @@ class DynamoRegistry:
                 for item in page.get("Items", []):
                     try:
                         entries.append(from_item(item))
-                    except (ValidationError, ValueError) as exc:
-                        problems.append(f"registry item {item.get('sk', {}).get('S', '?')}: {_first_error(exc)}")
+                    except (ValidationError, ValueError, TypeError, KeyError) as exc:
+                        sort_key = _sort_key(item)
+                        problems.append(f"registry item {sort_key}: {_first_error(exc)}")
+                        unreadable.update(_ref_of(sort_key))
                 if "LastEvaluatedKey" not in page:
                     break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
             raise RegistryError(f"reading registry table {self.table_name} failed: {_describe(exc)}") from exc
-        return RegistryLoad(account_id=account_id, entries=_one_per_identity(entries, problems), problems=problems)
+        return RegistryLoad(
+            account_id=account_id,
+            entries=_one_per_identity(entries, problems),
+            problems=problems,
+            unreadable=frozenset(unreadable),
+        )
 
     def get_many(self, account_id: str, refs: Iterable[IdentityRef]) -> dict[IdentityRef, RegistryEntry]:
         """The entries of ``refs`` that exist, in one BatchGetItem per 100 (consistent reads, like ``get``).
@@ -181,6 +189,20 @@ class RegistryWriter:
                 ) from exc
             raise RegistryError(f"writing {entry.ref} to {self.table_name} failed: {_describe(exc)}") from exc
         return stored
+
+
+def _sort_key(item: Mapping[str, Any]) -> str:
+    key = item.get("sk")
+    value = key.get("S") if isinstance(key, Mapping) else None
+    return value if isinstance(value, str) else "?"
+
+
+def _ref_of(sort_key: str) -> list[IdentityRef]:
+    """The identity a sort key names, if it names one."""
+    try:
+        return [IdentityRef.parse(sort_key)]
+    except ValueError:
+        return []
 
 
 def _first_error(exc: Exception) -> str:

@@ -13,7 +13,7 @@ from driftline.domain.context import Context
 from driftline.domain.drift import CREDENTIAL_DRIFTS, ENTITLEMENT_DRIFTS, Comparison, Drift, DriftType, RevocationCheck
 from driftline.domain.entitlements import check_active_entry
 from driftline.domain.hygiene import check_hygiene
-from driftline.domain.identity import IdentityRef
+from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.revocation import check_key_of_revoked_user, check_revocation
@@ -25,6 +25,7 @@ def compare(
     inventory: Inventory,
     settings: CompareSettings,
     now: datetime,
+    undecided: frozenset[IdentityRef] = frozenset(),
 ) -> Comparison:
     """Compare the registry with what IAM holds and return every drift, sorted worst first.
 
@@ -38,6 +39,9 @@ def compare(
         Grace period, default thresholds and exclusions.
     now
         The time the comparison judges at (timezone-aware).
+    undecided
+        Identities whose registry items could not be read: no drift is raised about them (or their keys), since
+        nothing about them can be decided; their findings and ledger records are left as they are.
     """
     registry = dict(entries) if isinstance(entries, Mapping) else {e.ref: e for e in entries}
     ctx = Context(registry=registry, inventory=inventory, settings=settings, now=now)
@@ -56,15 +60,23 @@ def compare(
     drifts.extend(check_hygiene(ctx))
     for key_id in inventory.keys:
         drifts.extend(check_key_of_revoked_user(ctx, key_id))
+    if undecided:
+        drifts = [d for d in drifts if not _about(d, undecided)]
     drifts.sort(key=lambda d: (-d.severity.rank, d.type.value, d.identity.key))
     judged = judged_types(inventory.facets)
     if judged is None:
-        return Comparison(drifts=tuple(drifts), revocations=tuple(revocations), compared_at=now)
+        return Comparison(drifts=tuple(drifts), revocations=tuple(revocations), compared_at=now, undecided=undecided)
     # What the facets not read would decide is left out: a guess from an empty login profile or policy list would
     # raise or resolve findings wrongly.
     kept = tuple(d for d in drifts if d.type in judged)
     verdicts = tuple(revocations) if Facet.CREDENTIALS in inventory.facets else ()
-    return Comparison(drifts=kept, revocations=verdicts, compared_at=now, judged=judged)
+    return Comparison(drifts=kept, revocations=verdicts, compared_at=now, judged=judged, undecided=undecided)
+
+
+def _about(drift: Drift, refs: frozenset[IdentityRef]) -> bool:
+    """Whether ``drift`` concerns one of ``refs`` (a key's drift concerns its user too)."""
+    user = IdentityRef(kind=Kind.USER, name=drift.user) if drift.user else None
+    return drift.identity in refs or (user is not None and user in refs)
 
 
 def judged_types(facets: frozenset[Facet]) -> frozenset[DriftType] | None:

@@ -99,6 +99,9 @@ class Comparison(BaseModel):
     # The drift types this comparison can speak for (None: every type). A finding of another type is neither
     # confirmed nor resolved by it.
     judged: frozenset[DriftType] | None = None
+    # Identities whose registry items could not be read: nothing is decided about them (no finding raised or
+    # resolved, no ledger record moved).
+    undecided: frozenset[IdentityRef] = frozenset()
 
     def judges(self, drift_type: DriftType) -> bool:
         return self.judged is None or drift_type in self.judged

@@ -11,9 +11,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.times import BoundedTime, Count
 
 ACCESS_KEY_ID = re.compile(r"^AKIA[A-Z0-9]{16}$")
 POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/.+$")
@@ -41,17 +42,17 @@ class RegistryEntry(BaseModel):
     owner: NonEmpty
     purpose: str | None = None
     status: Status = Status.ACTIVE
-    revoked_at: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = None
+    revoked_at: BoundedTime | None = None
+    expires_at: BoundedTime | None = None
     managed_policies: tuple[str, ...] | None = None
     groups: tuple[str, ...] | None = None
     inline_policies: tuple[str, ...] | None = None
-    max_key_age_days: Annotated[int, Field(gt=0, le=36500)] | None = None
-    max_unused_days: Annotated[int, Field(gt=0, le=36500)] | None = None
+    max_key_age_days: Annotated[Count, Field(gt=0, le=36500)] | None = None
+    max_unused_days: Annotated[Count, Field(gt=0, le=36500)] | None = None
     ticket: str | None = None
     reason: str | None = None
-    version: Annotated[int, Field(ge=0)] = 0
-    updated_at: AwareDatetime | None = None
+    version: Annotated[Count, Field(ge=0)] = 0
+    updated_at: BoundedTime | None = None
     updated_by: str | None = None
 
     @property

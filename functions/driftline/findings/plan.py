@@ -88,6 +88,7 @@ def plan(
     now: datetime,
     refresh_after: timedelta = REFRESH_AFTER,
     judged: frozenset[DriftType] | None = None,
+    undecided: frozenset[IdentityRef] = frozenset(),
 ) -> list[Planned]:
     """The imports that bring Security Hub in line with ``drifts``, within the inventory's scope only, and (when
     ``judged`` is given) only for the drift types the comparison could judge."""
@@ -124,6 +125,11 @@ def plan(
             continue  # this evaluation did not look at that identity: it cannot say the drift ended
         if judged_values is not None and previous.drift_type not in judged_values:
             continue  # nor at what this drift is about (e.g. the keys, on an entitlement-only read)
+        if previous.ref in undecided or (
+            previous.user and IdentityRef(kind=Kind.USER, name=previous.user) in undecided
+        ):
+            continue  # its registry item could not be read: the drift may well go on
+
         updated = _next_update(now, previous)
         finding = archived(previous.finding, updated_at=updated)
         state = previous.model_copy(

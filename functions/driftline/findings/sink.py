@@ -38,7 +38,15 @@ class SecurityHubSink:
     def publish(self, comparison: Comparison, inventory: Inventory) -> PublishReport:
         scope = None if inventory.scope is None else _scope_with_keys(inventory)
         previous = self._states.load(self._place.account_id, self._place.region, scope)
-        planned = plan(comparison.drifts, inventory, self._place, previous, self._now(), judged=comparison.judged)
+        planned = plan(
+            comparison.drifts,
+            inventory,
+            self._place,
+            previous,
+            self._now(),
+            judged=comparison.judged,
+            undecided=comparison.undecided,
+        )
         report = PublishReport(unchanged=len(comparison.drifts) - sum(p.reason != "resolved" for p in planned))
         if not planned:
             return report
