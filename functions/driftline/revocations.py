@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from driftline.domain.credit import CredentialChange
 from driftline.domain.drift import Comparison, DriftType, RevocationCheck
+from driftline.domain.errors import LedgerItemUnreadable
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord, LedgerState, advance, cancel, open_record
 from driftline.domain.registry import RegistryEntry
@@ -23,6 +24,9 @@ Change = Callable[[LedgerRecord | None], LedgerRecord | None]
 
 
 class Ledger(Protocol):
+    # Items ``records`` skipped because they are not valid records (named, for the log, the metric and the CLI).
+    problems: list[str]
+
     def records(self, account_id: str, identities: Iterable[str] | None = None) -> list[LedgerRecord]: ...
 
     def update(self, account_id: str, identity: str, requested_at_iso: str, change: Change) -> LedgerRecord | None: ...
@@ -47,6 +51,7 @@ class LedgerSummary(BaseModel):
     attempts: dict[str, list[str]] = Field(
         default_factory=dict, description="identity key -> refused enforcing calls of its open revocation"
     )
+    problems: list[str] = Field(default_factory=list, description="ledger items that could not be read (skipped)")
 
     @property
     def enforced_now(self) -> list[LedgerRecord]:
@@ -101,7 +106,12 @@ def sync_ledger(
         change = _advance_with(account_id, entries[check.identity], check, now, told)
         if key in latest and change(latest[key]) is None:
             continue  # nothing to write: no read-modify-write round trip either
-        if (stored := ledger.update(account_id, key[0], key[1], change)) is not None:
+        try:
+            stored = ledger.update(account_id, key[0], key[1], change)
+        except LedgerItemUnreadable as exc:
+            summary.problems.append(str(exc))  # its evidence is not overwritten; the rest goes on
+            continue
+        if stored is not None:
             summary.changed.append(stored)
             latest[key] = stored
     if whole_account:
@@ -111,6 +121,7 @@ def sync_ledger(
             if (stored := ledger.update(account_id, key[0], key[1], _cancel_at(now))) is not None:
                 summary.changed.append(stored)
                 latest[key] = stored
+    summary.problems = sorted({*ledger.problems, *summary.problems})
     return _with_figures(summary, list(latest.values()), now)
 
 

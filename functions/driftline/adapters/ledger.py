@@ -11,8 +11,9 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
-from driftline.domain.errors import StateStoreError, VersionConflict
+from driftline.domain.errors import LedgerItemUnreadable, StateStoreError, VersionConflict
 from driftline.domain.ledger import LedgerRecord
 
 if TYPE_CHECKING:
@@ -29,10 +30,25 @@ def _iso(record: LedgerRecord) -> str:
     return record.requested_at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _record(item: dict[str, Any]) -> LedgerRecord:
+    """The record an item holds; LedgerItemUnreadable naming the item when it is not a valid record."""
+    try:
+        return LedgerRecord.model_validate_json(item["record"]["S"])
+    except (ValidationError, KeyError, TypeError) as exc:
+        sort_key = item.get("sk", {}).get("S", "?") if isinstance(item.get("sk"), dict) else "?"
+        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else f"no record attribute ({exc})"
+        raise LedgerItemUnreadable(f"ledger item {sort_key} is not a valid record: {detail}") from exc
+
+
 class DynamoLedger:
+    """The ledger on the state table. An unreadable item (hand-edited, truncated, written by another version) is
+    skipped by ``records`` and listed in ``problems``, so one bad item never stops the account; ``update`` refuses
+    to overwrite it (the evidence it holds is not ours to lose)."""
+
     def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
         self._db = dynamodb
         self._table = table_name
+        self.problems: list[str] = []
 
     def _query(self, values: dict[str, Any], condition: str) -> Iterator[LedgerRecord]:
         kwargs: dict[str, Any] = {
@@ -45,7 +61,10 @@ class DynamoLedger:
             while True:
                 page = self._db.query(**kwargs)
                 for item in page.get("Items", []):
-                    yield LedgerRecord.model_validate_json(item["record"]["S"])
+                    try:
+                        yield _record(item)
+                    except LedgerItemUnreadable as exc:
+                        self.problems.append(str(exc))
                 if "LastEvaluatedKey" not in page:
                     return
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -69,7 +88,7 @@ class DynamoLedger:
             ).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise StateStoreError(f"reading ledger record {identity} failed: {exc}") from exc
-        return LedgerRecord.model_validate_json(item["record"]["S"]) if item else None
+        return _record(item) if item else None
 
     def put(self, record: LedgerRecord, expected_version: int | None) -> LedgerRecord:
         """Store ``record`` as the next version; VersionConflict when the stored version is not the one read."""

@@ -124,7 +124,8 @@ def run_evidence(args: argparse.Namespace, out: TextIO | None = None, err: TextI
     try:
         clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
         account, _caller = caller_account(clients, args.account_id)
-        records = select(DynamoLedger(clients.dynamodb(), args.state_table).records(account), args.since, args.until)
+        ledger = DynamoLedger(clients.dynamodb(), args.state_table)
+        records = select(ledger.records(account), args.since, args.until)
     except (DriftlineError, BotoCoreError, ClientError) as exc:
         err.write(f"driftline evidence: error: {exc}\n")
         return EXIT_ERROR
@@ -134,4 +135,6 @@ def run_evidence(args: argparse.Namespace, out: TextIO | None = None, err: TextI
         err.write(f"wrote {len(records)} revocation(s) to {args.output}\n")
     else:
         out.write(text)
-    return EXIT_OK
+    for problem in ledger.problems:  # the rest is exported; the unreadable items are named, and the exit says so
+        err.write(f"driftline evidence: error: {problem} (skipped)\n")
+    return EXIT_ERROR if ledger.problems else EXIT_OK

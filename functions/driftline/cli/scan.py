@@ -181,7 +181,10 @@ def run_scan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         for finding_id, error in publish.failed.items():
             err.write(f"  failed: {finding_id}: {error}\n")
     failed_steps = evaluation.enforcement.failed if evaluation.enforcement else {}
-    if evaluation.registry_problems or publish.error or publish.failed or failed_steps:
+    ledger_problems = evaluation.ledger.problems if evaluation.ledger else []
+    for problem in ledger_problems:
+        err.write(f"driftline scan: error: {problem} (skipped)\n")
+    if evaluation.registry_problems or publish.error or publish.failed or failed_steps or ledger_problems:
         if publish.error:
             err.write(f"driftline scan: error: {publish.error}\n")
         return EXIT_ERROR

@@ -37,6 +37,10 @@ class StateStoreError(DriftlineError):
     """The detector's state table could not be read or written."""
 
 
+class LedgerItemUnreadable(StateStoreError):
+    """One ledger item is not a valid record: reported and skipped, never overwritten."""
+
+
 class EnforcementError(DriftlineError):
     """An enforcement (or undo) step failed in IAM; ``code`` is AWS's error code when there is one."""
 

@@ -37,6 +37,9 @@ def _ledger(evaluation: Evaluation) -> dict[str, Any]:
     ledger = evaluation.ledger
     if ledger is None:
         return {}
+    for problem in ledger.problems:
+        logger.error("unreadable ledger item skipped", extra={"problem": problem})
+    metrics.add_metric(name="LedgerProblems", unit=MetricUnit.Count, value=len(ledger.problems))
     for record in ledger.changed:
         logger.info(
             "revocation ledger",
@@ -58,6 +61,7 @@ def _ledger(evaluation: Evaluation) -> dict[str, Any]:
     return {
         "ledger_scope": ledger.scope,
         "ledger_changes": len(ledger.changed),
+        "ledger_problems": len(ledger.problems),
         "open_unenforced_revocations": ledger.open_unenforced,
     }
 

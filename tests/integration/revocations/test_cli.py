@@ -470,6 +470,21 @@ def test_evidence_of_an_empty_ledger(account: Sandbox, cli: Cli) -> None:
     assert "No enforced revocation in this period." in html_run.out and "<svg" not in html_run.out
 
 
+def test_evidence_names_a_corrupt_ledger_item_exports_the_rest_and_exits_3(
+    account: Sandbox, cli: Cli, ledger: list[LedgerRecord]
+) -> None:
+    """One ledger item is corrupt: ``driftline evidence`` must still export the other revocations, name the bad item on
+    stderr, and exit 3 (an auditor must not mistake a partial export for a whole one)."""
+    bad_key = {"pk": {"S": f"ledger#{ACCOUNT}"}, "sk": {"S": "user#mallory#2026-05-09T00:00:00.000000+00:00"}}
+    account.dynamodb.put_item(TableName=STATE_TABLE, Item=bad_key | {"record": {"S": "not json"}})
+
+    result = evidence(cli, "--format", "csv")
+
+    assert result.code == 3
+    assert "ledger item user#mallory#2026-05-09T00:00:00.000000+00:00 is not a valid record" in result.err
+    assert len(list(csv.DictReader(io.StringIO(result.out)))) == len(ledger)
+
+
 def test_evidence_csv_cells_never_run_as_spreadsheet_formulas() -> None:
     """A revocation whose reason is '=HYPERLINK("http://x","open")' and whose ticket is '+SEC-1' (text an operator
     or a synced ticket system wrote): in the CSV both start with an apostrophe, so a spreadsheet shows them as text;

@@ -20,7 +20,7 @@ from tests.integration.revocations.support import (
     security_hub_sink,
     unenforced_finding_id,
 )
-from tests.integration.support import ACCOUNT, REGISTRY_TABLE, Sandbox
+from tests.integration.support import ACCOUNT, REGISTRY_TABLE, STATE_TABLE, Sandbox
 
 NOW = datetime.now(UTC)
 
@@ -111,3 +111,40 @@ def test_an_item_whose_key_and_body_disagree_is_rejected_and_hides_nobody(sandbo
         "registry item user#zed: its sort key user#zed and its body (user#bob) name different identities"
     ]
     assert evaluation.comparison.revocations == ()
+
+
+def test_a_corrupt_ledger_item_is_reported_skipped_and_never_overwritten(sandbox: Sandbox) -> None:
+    """carol's ledger item is corrupt (hand-edited JSON); dave's revocation is fine. The reconcile must not raise:
+    dave's record advances, carol's corrupt item is named in the ledger problems and left byte for byte as it was
+    (its evidence is not ours to overwrite), and the rest of the account is judged."""
+    for name in ("carol", "dave"):
+        sandbox.user(name, key=True)
+        revoke(sandbox, sandbox.register_user(name), NOW - timedelta(hours=3))
+    run_reconcile(sandbox, NOW)
+    key = {"pk": {"S": f"ledger#{ACCOUNT}"}}
+    (carol_item,) = [
+        i
+        for i in sandbox.dynamodb.query(
+            TableName=STATE_TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": key["pk"]},
+        )["Items"]
+        if i["sk"]["S"].startswith("user#carol#")
+    ]
+    corrupt = carol_item | {"record": {"S": '{"identity": "user#carol", "state": "enforced"'}}
+    sandbox.dynamodb.put_item(TableName=STATE_TABLE, Item=corrupt)
+
+    evaluation = run_reconcile(sandbox, NOW + timedelta(days=2))
+
+    assert evaluation.ledger is not None
+    (problem,) = evaluation.ledger.problems
+    assert problem.startswith(f"ledger item {carol_item['sk']['S']} is not a valid record")
+    stored = sandbox.dynamodb.get_item(TableName=STATE_TABLE, Key={"pk": key["pk"], "sk": carol_item["sk"]})["Item"]
+    assert stored == corrupt
+    assert records_but(sandbox, "user#carol")["user#dave"].last_checked == NOW + timedelta(days=2)
+    assert {d.identity.key for d in evaluation.comparison.drifts} >= {"user#carol", "user#dave"}
+
+
+def records_but(sandbox: Sandbox, skipped: str) -> dict[str, Any]:
+    """The readable ledger records by identity (the corrupt one is skipped by the adapter)."""
+    return {k: v for k, v in records(sandbox).items() if k != skipped}

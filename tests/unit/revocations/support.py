@@ -125,6 +125,7 @@ class MemoryLedger:
 
     def __init__(self, records: Iterable[LedgerRecord] = ()) -> None:
         self.items: dict[tuple[str, str, str], LedgerRecord] = {}
+        self.problems: list[str] = []
         self.writes = 0
         self.updates = 0
         for record in records:
