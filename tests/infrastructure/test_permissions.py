@@ -490,3 +490,35 @@ def _enforcement_document(enforcing: Synthesized) -> dict[str, Any]:
 
 def _resources(statement: dict[str, Any]) -> set[str]:
     return {join(r) for r in as_list(statement["Resource"])}
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing",
+        "role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef",
+        "role/cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1",
+        "role/Driftline-DetectionReconcileFunctionRo-AbCdEf123456",
+        "user/DriftlineSomething",
+        "role/OrganizationAccountAccessRole",
+        "role/AWSControlTowerExecution",
+        "role/AWSCloudFormationStackSetExecutionRole",
+        "role/stacksets-exec-0123456789abcdef",
+    ],
+)
+def test_the_plan_never_proposes_a_step_the_stacks_policy_denies(arn: str) -> None:
+    """A step the enforce policy denies would fail every run and grow its ledger record: for every principal the
+    stack's fixed denies cover, the plan's own protections already skip it."""
+    from driftline.domain.enforcement import Protections, deny_policy_arn
+    from driftline.domain.identity import IdentityRef, Kind
+    from driftline.domain.settings import CompareSettings
+    from stacks.constants import PROTECTED_RESOURCE_PATHS
+
+    assert any(fnmatchcase(arn, pattern) for pattern in PROTECTED_RESOURCE_PATHS)
+    kind, _, rest = arn.partition("/")
+    path, _, name = rest.rpartition("/")
+    ref = IdentityRef(kind=Kind.USER if kind == "user" else Kind.ROLE, name=name)
+    reason = Protections(deny_policy_arn=deny_policy_arn("123456789012")).reason(
+        ref, f"/{path}/" if path else "/", CompareSettings()
+    )
+    assert reason is not None

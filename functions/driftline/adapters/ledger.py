@@ -14,7 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from driftline.domain.errors import LedgerItemUnreadable, StateStoreError, VersionConflict
-from driftline.domain.ledger import LedgerRecord
+from driftline.domain.ledger import LedgerRecord, bounded
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -92,7 +92,7 @@ class DynamoLedger:
 
     def put(self, record: LedgerRecord, expected_version: int | None) -> LedgerRecord:
         """Store ``record`` as the next version; VersionConflict when the stored version is not the one read."""
-        stored = record.model_copy(update={"version": 1 if expected_version is None else expected_version + 1})
+        stored = bounded(record).model_copy(update={"version": 1 if expected_version is None else expected_version + 1})
         item = record_key(record.account_id, record.identity, _iso(record)) | {
             "state": {"S": stored.state.value},
             "version": {"N": str(stored.version)},

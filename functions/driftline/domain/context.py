@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from driftline.domain.bounds import clipped
 from driftline.domain.drift import Drift, DriftType
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory, ObservedKey, ObservedPrincipal
@@ -74,7 +75,7 @@ class Context:
             owner=entry.owner if entry else None,
             ticket=entry.ticket if entry else None,
             summary=summary,
-            evidence={k: _jsonable(v) for k, v in evidence.items() if v is not None},
+            evidence={k: clipped(_jsonable(v)) for k, v in evidence.items() if v is not None},
             since=since,
         )
 

@@ -40,6 +40,9 @@ ADMIN_ROLE_PATTERNS: tuple[str, ...] = (
     "stacksets-exec-*",
     "cdk-*",
 )
+# driftline's own users and roles (CloudFormation names them after the stack): the stack's enforce policy denies
+# acting on them, so a plan that included them would fail every run.
+OWN_PATTERNS: tuple[str, ...] = ("Driftline*",)
 
 
 def deny_policy_arn(account_id: str, partition: str = "aws") -> str:
@@ -119,6 +122,8 @@ class Protections:
             return "break-glass principal"
         if ref.kind is Kind.ROLE and _matches(ref.name, self.admin_roles):
             return "administrative or deployment role of the account"
+        if _matches(ref.name, OWN_PATTERNS):
+            return "protected principal (AWS-owned or driftline's own)"
         if settings.exclusions.excludes(ref.name, path, ref.kind):
             return "protected principal (AWS-owned or driftline's own)"
         return None

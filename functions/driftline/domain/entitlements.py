@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from driftline.domain.bounds import named
 from driftline.domain.context import Context, stamp
 from driftline.domain.drift import Drift, DriftType
 from driftline.domain.identity import fold
@@ -96,4 +97,4 @@ def _entitlements(ctx: Context, entry: RegistryEntry, principal: ObservedPrincip
 
 
 def _describe(items: dict[str, list[str]]) -> str:
-    return "; ".join(f"{dim.replace('_', ' ')} {', '.join(values)}" for dim, values in items.items())
+    return "; ".join(f"{dim.replace('_', ' ')} {named(values)}" for dim, values in items.items())

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -122,6 +122,7 @@ class LedgerRecord(BaseModel):
     usable_seen: tuple[str, ...] = ()
     changes: tuple[CredentialChange, ...] = ()
     attempts: tuple[Attempt, ...] = ()
+    dropped: dict[str, int] = Field(default_factory=dict, description="lines left out by ``bounded``, by list")
     version: int = Field(default=0, ge=0)
 
     @property
@@ -305,3 +306,42 @@ def cancel(record: LedgerRecord, now: datetime) -> LedgerRecord | None:
     if not record.is_open:
         return None
     return _moved(record, LedgerState.CANCELLED, now, cancelled_at=now)
+
+
+# A record must stay far below DynamoDB's 400 KB item limit whatever happens to it (a step failing every hour for
+# months, a key toggled by an attacker): each list keeps its head and its tail, and counts what it left out.
+HISTORY_HEAD, HISTORY_TAIL = 20, 80
+RETRIES_KEPT = 40  # intended/failed action lines (done and undone lines are all kept: the credit and undo need them)
+ATTEMPTS_HEAD, ATTEMPTS_TAIL = 5, 15
+CHANGES_PER_CREDENTIAL = 20
+
+
+def bounded(record: LedgerRecord) -> LedgerRecord:
+    """``record`` within its size bounds; what is left out is counted in ``dropped``. The state, the evidence and
+    every line the credit and the undo read are kept: the latest history lines (regressions and sightings), every
+    done/undone step, the latest changes of each credential."""
+    dropped = dict(record.dropped)
+    update: dict[str, object] = {}
+
+    def keep(name: str, kept: tuple[Any, ...], before: tuple[Any, ...]) -> None:
+        if len(kept) < len(before):
+            dropped[name] = dropped.get(name, 0) + len(before) - len(kept)
+            update[name] = kept
+
+    keep("history", _head_tail(record.history, HISTORY_HEAD, HISTORY_TAIL), record.history)
+    keep("attempts", _head_tail(record.attempts, ATTEMPTS_HEAD, ATTEMPTS_TAIL), record.attempts)
+    retries = [i for i, a in enumerate(record.actions) if a.status in ("intended", "failed")]
+    cut = set(retries[: max(0, len(retries) - RETRIES_KEPT)])
+    keep("actions", tuple(a for i, a in enumerate(record.actions) if i not in cut), record.actions)
+    by_credential: dict[str, list[CredentialChange]] = {}
+    for change in record.changes:
+        by_credential.setdefault(change.credential, []).append(change)
+    latest = {c.identity_key for group in by_credential.values() for c in group[-CHANGES_PER_CREDENTIAL:]}
+    keep("changes", tuple(c for c in record.changes if c.identity_key in latest), record.changes)
+    if not update:
+        return record
+    return record.model_copy(update={**update, "dropped": dropped})
+
+
+def _head_tail(items: tuple[Any, ...], head: int, tail: int) -> tuple[Any, ...]:
+    return items if len(items) <= head + tail else (*items[:head], *items[-tail:])

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
+from driftline.domain.bounds import named
 from driftline.domain.context import Context, stamp
 from driftline.domain.drift import Drift, DriftType, RevocationCheck, RevocationState
 from driftline.domain.identity import Kind
@@ -69,7 +70,7 @@ def role_access(role: ObservedRole, revoked_at: datetime | None) -> list[Access]
     """How ``role`` can still be used: by anyone its trust policy admits, unless a policy denies it everything."""
     if role.denied_everything is not None or role.assumable_by == ():
         return []
-    who = ", ".join(role.assumable_by) if role.assumable_by is not None else "whoever its trust policy names (not read)"
+    who = named(role.assumable_by) if role.assumable_by is not None else "whoever its trust policy names (not read)"
     reason = f"role can still be assumed by {who}"
     if revoked_at is not None and role.sessions_revoked_since(revoked_at):
         reason += " (a deny of sessions issued before a time stops no new session)"

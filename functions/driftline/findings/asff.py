@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from driftline.domain.bounds import bounded_json
 from driftline.domain.drift import Drift, DriftType
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory, ObservedKey, ObservedRole, ObservedUser
@@ -131,7 +132,7 @@ def to_asff(
 ) -> dict[str, Any]:
     """An ACTIVE, FAILED finding for ``drift``. ``created_at`` is when driftline first reported it."""
     rule, advice = RULES[drift.type], CATALOG[drift.type]
-    evidence = _clip(json.dumps(drift.evidence, sort_keys=True, default=str), EVIDENCE_MAX)
+    evidence = bounded_json(drift.evidence, EVIDENCE_MAX)  # still valid JSON when clipped
     product_fields = {
         "driftline/DriftType": drift.type.value,
         "driftline/Identity": drift.identity.key,
