@@ -114,6 +114,8 @@ def _ledger_emf(*, whole_account: bool) -> dict[str, Any]:
     stored = advance(open_record("123456789012", entry, now), check, now)
 
     class OneRecord:  # the ledger port holding alice's unenforced record
+        problems: list[str] = []
+
         def records(self, account_id: str, identities: Any = None) -> list[Any]:
             return [stored]
 
