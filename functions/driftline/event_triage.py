@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from driftline.domain.text import valid_unicode
 from driftline.events import DETAIL_TYPE, ENFORCING_EVENT_NAMES, CloudTrailDetail, IamApiCall, Touched, touched
 
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit: anything larger did not come from EventBridge
@@ -44,11 +45,20 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}"
 
 
-def triage(event: Any) -> Triage:
+def _unusable(event: Any) -> str | None:
+    """Why ``event`` cannot be an EventBridge event at all, before any parsing; None when it may be one."""
     if not isinstance(event, dict):
-        return Triage(status="rejected", reason=f"the event is a {type(event).__name__}, not a JSON object")
+        return f"the event is a {type(event).__name__}, not a JSON object"
     if _size(event) > MAX_EVENT_BYTES:
-        return Triage(status="rejected", reason="the event is larger than EventBridge's 256 KB limit")
+        return "the event is larger than EventBridge's 256 KB limit"
+    if not valid_unicode(event):
+        return "the event holds text that is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def triage(event: Any) -> Triage:
+    if (why := _unusable(event)) is not None:
+        return Triage(status="rejected", reason=why)
     try:
         call = IamApiCall.model_validate(event)
     except ValidationError as exc:

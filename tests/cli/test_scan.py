@@ -448,3 +448,28 @@ def test_main_writes_to_the_current_sys_streams(tmp_path: Path) -> None:
     # Then the message went to the redirected stream
     assert code == 3
     assert "cannot read the file" in buffer.getvalue()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_exception_exits_3_with_one_line_never_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], debug: bool
+) -> None:
+    """A bug inside a command (here: a plain RuntimeError on its first step) must exit 3 with one line naming
+    it, never 1 (scan's "drift found", which CI would read as a finding); ``--debug`` adds the traceback."""
+    from driftline.cli import scan
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(scan, "caller_account", broken)
+    argv = ["--debug"] if debug else []
+    code = main(
+        [*argv, "scan", "--registry-table", "t", "--account-id", ACCOUNT, "--endpoint-url", "http://127.0.0.1:9"]
+    )
+
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "driftline scan: unexpected error: RuntimeError: boom" in err
+    assert ("Traceback" in err) is debug
+    if not debug:
+        assert err.count("\n") == 1

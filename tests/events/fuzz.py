@@ -32,6 +32,14 @@ TRICKY_STRINGS = [
     "CreateUser",
     '{"omitted": true}',
     "HIDDEN_DUE_TO_SECURITY_REASONS",
+    # times at the edge of what datetime can hold: plus a grace period they overflow (issue #13)
+    "9999-12-31T23:59:59Z",
+    "0001-01-01T00:00:00+05:00",
+    "2200-01-01T00:00:00Z",
+    "1999-12-31T23:59:59Z",
+    # lone surrogates: not valid Unicode, so not from AWS; they break any later UTF-8 write
+    "\ud800",
+    "alice\udcff",
 ]
 HUGE_LENGTHS = [129, 4_096, 262_144, 300_000]  # around the model's limit (128) and EventBridge's (256 KB)
 
@@ -69,7 +77,8 @@ def random_leaf(rng: random.Random) -> Any:
     if pick == 3:
         return rng.choice([0.0, -1.5, 1e308, float("inf"), float("-inf"), float("nan")])
     if pick == 4:
-        return "".join(chr(rng.randrange(32, 0x2FFF)) for _ in range(rng.randrange(12)))
+        top = 0xDFFF if rng.random() < 0.2 else 0x2FFF  # sometimes into the surrogate range
+        return "".join(chr(rng.randrange(32, top)) for _ in range(rng.randrange(12)))
     if pick == 5:
         return "x" * rng.choice(HUGE_LENGTHS)
     return rng.choice(TRICKY_STRINGS)
@@ -178,6 +187,8 @@ def mild_mutants(draw: st.DrawFn) -> Any:
     detail = event["detail"]
     if rng.random() < 0.5:
         detail["eventID"] = f"mild-{rng.getrandbits(64):016x}"
+    if rng.random() < 0.1:  # a time at the edge of the range, often with a revoked caller (the seeded ops-admin)
+        detail["eventTime"] = rng.choice(["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+05:00", "2199-12-31T23:59:59Z"])
     for _ in range(rng.randint(1, 2)):
         root = rng.choice(MILD_ROOTS)
         if not isinstance(detail.get(root), dict):
@@ -192,3 +203,57 @@ def mild_mutants(draw: st.DrawFn) -> Any:
         else:
             parent[path[-1]] = rng.choice([leaf, random_leaf(rng), random_tree(rng, depth=2), "x" * 129])
     return event
+
+
+# -- DynamoDB stream records of the registry -------------------------------------------------------------------------
+STREAM_DIR = corpus.CORPUS_DIR.parent
+STREAM_TEXTS: list[str] = [
+    json.dumps(record)
+    for path in sorted(STREAM_DIR.glob("dynamodb_stream_*.json"))
+    for record in json.loads(path.read_text())["Records"]
+]
+WRONG_ATTRIBUTES = [
+    {"N": "not a number"},
+    {"N": "1e99999"},
+    {"S": 5},
+    {"S": None},
+    {"L": "x"},
+    {"M": []},
+    {"BOOL": "yes"},
+    {"NULL": False},
+    {"SS": [1, 2]},
+    {"X": "unknown type"},
+    {},
+    {"S": "a", "N": "1"},
+    {"S": "9999-12-31T23:59:59Z"},
+    {"S": "\ud800"},
+]
+
+
+@st.composite
+def malformed_stream_records(draw: st.DrawFn) -> Any:
+    """A registry stream record mutated at any level: keys deleted, values of the wrong Python type, DynamoDB
+    attribute values of the wrong or an unknown type, edge times and lone surrogates in images."""
+    rng = random.Random(draw(seeds))
+    leaf = draw(leaves)
+    record = json.loads(rng.choice(STREAM_TEXTS))
+    for _ in range(rng.randint(1, 3)):
+        where = paths(record)
+        if not where:
+            break
+        path = rng.choice(where)
+        parent = record
+        for part in path[:-1]:
+            parent = parent[part]
+        operation = rng.randrange(5)
+        if operation == 0:
+            del parent[path[-1]]
+        elif operation == 1:
+            parent[path[-1]] = copy.deepcopy(rng.choice(WRONG_ATTRIBUTES))
+        elif operation == 2:
+            parent[path[-1]] = leaf
+        elif operation == 3:
+            parent[path[-1]] = random_tree(rng, depth=2)
+        else:
+            parent[path[-1]] = rng.choice(TRICKY_STRINGS)
+    return record

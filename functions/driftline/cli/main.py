@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 
 from driftline import __version__
@@ -15,6 +16,7 @@ from driftline.cli.registry_cmd import run_registry
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="driftline", description="Keep live IAM honest against the registry.")
     parser.add_argument("--version", action="version", version=f"driftline {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on an unexpected error, print the whole traceback")
     commands = parser.add_subparsers(dest="command", required=True)
     scan_parser = commands.add_parser("scan", help="reconcile an account with its registry and print every drift")
     scan.add_arguments(scan_parser)
@@ -44,9 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_ERROR = 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. An unexpected exception is an error (exit 3, one line naming it; the traceback with
+    ``--debug``), never exit 1, which ``scan`` uses for "drift found"."""
     args = build_parser().parse_args(argv)
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("driftline: interrupted\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: report, never crash with exit 1
+        if args.debug:
+            traceback.print_exc()
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        hint = "" if args.debug else " (--debug prints the traceback)"
+        sys.stderr.write(f"driftline {args.command}: unexpected error: {type(exc).__name__}: {message}{hint}\n")
+        return EXIT_ERROR
     return code
 
 

@@ -463,3 +463,46 @@ def test_a_valid_revocation_over_a_malformed_item_opens_its_record(stream_env: S
     messages = [line["message"] for line in log_lines()]
     assert "registry stream old image is no entry" in messages
     assert "registry stream record rejected" not in messages
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
+def test_malformed_stream_records_are_rejected_never_retried(stream_env: Sandbox, capsys: Any) -> None:
+    """Two hundred mutated registry stream records (wrong types at every level, unknown attribute types, edge times,
+    lone surrogates), each in a batch with a valid sequence number: the handler never raises, and no malformed record
+    is reported as a batch item failure (which would send it back to be retried for a day). Each rejection is
+    counted."""
+    import random
+
+    from driftline.registry_changes import BadRegistryImage, classify
+
+    rng = random.Random(13)
+    rejected = 0
+    for n in range(200):
+        record = _mutant(rng)
+        if not isinstance(record.get("dynamodb"), dict):
+            record["dynamodb"] = {}
+        record["dynamodb"]["SequenceNumber"] = seq(n)
+        try:
+            classify(record)
+        except BadRegistryImage:
+            rejected += 1
+        response = invoke(record)
+        assert response == {"batchItemFailures": []}, record
+    assert rejected > 20
+    counted = emf_metric(capsys.readouterr().out, "RejectedRegistryRecords")
+    assert sum(sum(v) if isinstance(v, list) else v for v in counted) == rejected
+
+
+def _mutant(rng: Any) -> dict[str, Any]:
+    """A mutated registry stream record (the fuzz strategy's edits, from a plain random source)."""
+    from tests.events import fuzz
+
+    record = json.loads(rng.choice(fuzz.STREAM_TEXTS))
+    for _ in range(rng.randint(1, 3)):
+        where = [p for p in fuzz.paths(record) if p[:2] != ("dynamodb", "SequenceNumber")]
+        path = rng.choice(where)
+        parent = record
+        for part in path[:-1]:
+            parent = parent[part]
+        parent[path[-1]] = copy.deepcopy(rng.choice([*fuzz.WRONG_ATTRIBUTES, None, 5, "x", [], {}]))
+    return record

@@ -202,9 +202,11 @@ def test_non_registry_items_are_ignored(keys: dict[str, Any]) -> None:
     assert classify(record) is None
 
 
-def test_record_without_dynamodb_body_is_ignored() -> None:
-    """A record without a ``dynamodb`` body at all must classify as None (never raise)."""
-    assert classify({"eventName": "INSERT", "eventSource": "aws:dynamodb"}) is None
+def test_record_without_dynamodb_body_is_rejected_as_bad_input() -> None:
+    """A record without a ``dynamodb`` body at all is not a stream record: rejected with the reason (logged and
+    counted by the handler, never retried), never an exception of another kind."""
+    with pytest.raises(BadRegistryImage, match="not a DynamoDB stream record"):
+        classify({"eventName": "INSERT", "eventSource": "aws:dynamodb"})
 
 
 def _image(**overrides: Any) -> dict[str, Any]:
