@@ -7,7 +7,7 @@ start to exit, with the process's peak memory:
 
 1. ``validate``                       the whole file, no AWS;
 2. ``import --dry-run``               diff against the empty table: every entry '+', nothing written;
-3. ``import``                         the writes (batched new entries, then the change log);
+3. ``import``                         the writes (a conditional PutItem per entry, then the change log);
 4. ``import`` again                   no-op: '0 added, 0 changed, N unchanged', nothing written;
 5. ``import --dry-run --prune``       a file with 1% changed, 0.5% added and 0.5% missing: '~', '+' and '-' lines;
 6. ``import --prune``                 that change applied (conditional writes and deletes).

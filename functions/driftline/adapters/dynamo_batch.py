@@ -34,12 +34,20 @@ def write_all(
 
 
 def get_all(
-    db: DynamoDBClient, table: str, keys: list[dict[str, Any]], *, sleep: Sleep, rounds: int = MAX_ROUNDS
+    db: DynamoDBClient,
+    table: str,
+    keys: list[dict[str, Any]],
+    *,
+    sleep: Sleep,
+    rounds: int = MAX_ROUNDS,
+    projection: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Consistent BatchGetItem of ``keys`` (100 at most) until all are answered: (the items found, the number of
-    keys still unprocessed after ``rounds``)."""
+    keys still unprocessed after ``rounds``). ``projection`` names the attributes to return (all when None)."""
     items: list[dict[str, Any]] = []
     request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    if projection is not None:
+        request[table]["ProjectionExpression"] = projection
     for round_ in range(rounds):
         answer = db.batch_get_item(RequestItems=request)
         items.extend(answer.get("Responses", {}).get(table, []))

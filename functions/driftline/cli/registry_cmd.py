@@ -7,6 +7,7 @@ logged (who, when, what) so the registry's past is never lost; a concurrent chan
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,11 +41,12 @@ class Context:
         self.account: str = args.account_id or self.clients.sts().get_caller_identity()["Account"]
         self._args = args
 
+    @functools.cached_property
     def actor(self) -> str:
         return str(self.clients.sts().get_caller_identity()["Arn"])
 
     def log(self) -> RegistryLog:
-        return RegistryLog(self.clients.dynamodb(), self.table, actor=self.actor())
+        return RegistryLog(self.clients.dynamodb(), self.table, actor=self.actor)
 
     def entries(self) -> list[RegistryEntry]:
         load = DynamoRegistry(self.clients.dynamodb(), self.table).load(self.account)
@@ -85,6 +87,17 @@ def _write(ctx: Context, changes: list[Change], out: TextIO) -> int:
     return EXIT_ERROR if conflicts else EXIT_OK
 
 
+def _complete_history(ctx: Context, entries: list[RegistryEntry], out: TextIO, *, dry_run: bool) -> None:
+    """Entries a stopped run left without their change-log record get it now (or are named, in a dry run)."""
+    missing = ctx.log().complete(ctx.account, entries, dry_run=dry_run)
+    if missing:
+        verb = "lack" if dry_run else "lacked"
+        out.write(f"{len(missing)} entr{'y' if len(missing) == 1 else 'ies'} {verb} a change-log record")
+        out.write(" (an import writes them)\n" if dry_run else "; recorded now\n")
+        for key in missing[:20]:
+            out.write(f"  ! {key}\n")
+
+
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     snapshot = load_registry_file(args.file)
     out.write(f"{args.file}: {len(snapshot.entries)} valid entries for account {snapshot.account_id}\n")
@@ -96,7 +109,9 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     ctx = Context(args)
     if snapshot.account_id != ctx.account:
         raise DriftlineError(f"{args.file} is for account {snapshot.account_id}, the table is read for {ctx.account}")
-    result = diff(ctx.entries(), snapshot.entries, prune=args.prune)
+    entries = ctx.entries()
+    _complete_history(ctx, entries, out, dry_run=args.dry_run)
+    result = diff(entries, snapshot.entries, prune=args.prune)
     _print_diff(result, out)
     if args.dry_run or not result.writes:
         out.write("dry run: nothing written\n" if args.dry_run else "nothing to write\n")
@@ -134,6 +149,7 @@ def _status_change(args: argparse.Namespace, out: TextIO, revoke: bool) -> int:
     entry = current(ctx.clients.dynamodb(), ctx.table, ctx.account, ref)
     if entry is None:
         raise DriftlineError(f"{ref} is not in the registry of account {ctx.account}")
+    _complete_history(ctx, [entry], out, dry_run=False)
     if revoke:
         at = args.at or datetime.now(UTC)
         new = entry.model_copy(

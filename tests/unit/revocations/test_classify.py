@@ -275,7 +275,7 @@ def test_change_log_history_items_are_not_entries() -> None:
     log = RegistryLog(cast("Any", None), "driftline-registry", actor=GOVERNANCE)
     put = Change(action="put", ref=ENTRY.ref, entry=ENTRY, expected_version=ENTRY.version)
     now = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
-    item = log._history_item("123456789012", put, log._stored(put, now), now)
+    item = log._prepare("123456789012", put, now).history
     assert item["pk"] == {"S": "123456789012#history"} and item["sk"]["S"].startswith("user#dave#")
 
     # When its INSERT is classified / Then it is not a registry entry
