@@ -78,8 +78,8 @@ def _advance_with(
     return change
 
 
-def _cancel_at(now: datetime) -> Change:
-    return lambda current: cancel(current, now) if current is not None else None
+def _cancel_at(now: datetime, superseded_by: datetime | None = None) -> Change:
+    return lambda current: cancel(current, now, superseded_by=superseded_by) if current is not None else None
 
 
 def sync_ledger(
@@ -118,7 +118,9 @@ def sync_ledger(
         for key, record in list(latest.items()):
             if not record.is_open or key in checked or _kept(record, entries, comparison.undecided):
                 continue
-            if (stored := ledger.update(account_id, key[0], key[1], _cancel_at(now))) is not None:
+            entry = entries.get(IdentityRef.parse(record.identity))
+            newer = entry.revoked_at if entry is not None and entry.is_revoked else None
+            if (stored := ledger.update(account_id, key[0], key[1], _cancel_at(now, newer))) is not None:
                 summary.changed.append(stored)
                 latest[key] = stored
     summary.problems = sorted({*ledger.problems, *summary.problems})

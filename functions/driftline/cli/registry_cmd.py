@@ -143,6 +143,20 @@ def cmd_adopt(args: argparse.Namespace, out: TextIO) -> int:
     return _write(ctx, [Change(action="put", ref=e.ref, entry=e, note="adopted from IAM") for e in new], out)
 
 
+def _already(entry: RegistryEntry, revoke: bool, args: argparse.Namespace) -> str:
+    """Why a revoke or restore would change nothing ('' when it would). Revoking a revoked entry again would move
+    ``revoked_at`` to now: the open ledger record cancelled, its finding archived, the grace period restarted. Only
+    an explicit new time (``--at``) records a new revocation; the ledger then keeps both."""
+    if not revoke:
+        return "" if entry.is_revoked else "is active already"
+    if not entry.is_revoked or entry.revoked_at is None:
+        return ""
+    since = entry.revoked_at.isoformat()
+    if args.at is None:
+        return f"is revoked already, since {since} (give --at to record a new revocation time)"
+    return f"is revoked already at {since}" if args.at == entry.revoked_at else ""
+
+
 def _status_change(args: argparse.Namespace, out: TextIO, revoke: bool) -> int:
     ref = IdentityRef.parse(args.identity)
     ctx = Context(args)
@@ -150,6 +164,10 @@ def _status_change(args: argparse.Namespace, out: TextIO, revoke: bool) -> int:
     if entry is None:
         raise DriftlineError(f"{ref} is not in the registry of account {ctx.account}")
     _complete_history(ctx, [entry], out, dry_run=False)
+    unchanged = _already(entry, revoke, args)
+    if unchanged:
+        out.write(f"{ref}: {unchanged}; nothing written (version {entry.version})\n")
+        return EXIT_OK
     if revoke:
         at = args.at or datetime.now(UTC)
         new = entry.model_copy(

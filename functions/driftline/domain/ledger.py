@@ -301,11 +301,17 @@ def log_attempt(record: LedgerRecord, attempt: Attempt) -> LedgerRecord | None:
     return record.model_copy(update={"attempts": (*record.attempts, attempt)})
 
 
-def cancel(record: LedgerRecord, now: datetime) -> LedgerRecord | None:
-    """The registry restored the identity before the revocation was enforced."""
+def cancel(record: LedgerRecord, now: datetime, *, superseded_by: datetime | None = None) -> LedgerRecord | None:
+    """The registry restored the identity before the revocation was enforced, or (``superseded_by``) an operator
+    dated the revocation anew (``registry revoke --at``): that revocation has its own record, and this one stays,
+    closed, with the reason in its history."""
     if not record.is_open:
         return None
-    return _moved(record, LedgerState.CANCELLED, now, cancelled_at=now)
+    moved = _moved(record, LedgerState.CANCELLED, now, cancelled_at=now)
+    if superseded_by is None:
+        return moved
+    note = f"{now.isoformat()} superseded by the revocation dated {superseded_by.isoformat()}"
+    return moved.model_copy(update={"history": (*moved.history, note)})
 
 
 # A record must stay far below DynamoDB's 400 KB item limit whatever happens to it (a step failing every hour for

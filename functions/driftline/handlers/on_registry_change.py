@@ -45,11 +45,12 @@ def _cancel(wiring: Wiring, change: RegistryChange) -> None:
     at another time); a record that is missing or already closed is left as it is."""
     assert change.old is not None and change.old.revoked_at is not None
     now = wiring.now()
+    newer = change.new.revoked_at if change.new is not None and change.new.is_revoked else None
     stored = wiring.ledger.update(
         wiring.account_id,
         change.identity.key,
         iso(change.old.revoked_at),
-        lambda current: cancel(current, now) if current is not None else None,
+        lambda current: cancel(current, now, superseded_by=newer) if current is not None else None,
     )
     if stored is not None:
         logger.info("revocation cancelled", extra={"identity": stored.identity, "ticket": stored.ticket})

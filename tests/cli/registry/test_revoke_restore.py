@@ -252,3 +252,43 @@ def test_identity_written_with_a_slash_is_accepted(alice: RegistryEntry, registr
     assert result.code == 0, result.err
     assert registry.entries()["user#alice"].status is Status.REVOKED
     assert IdentityRef.parse("user/alice").key == "user#alice"
+
+
+def test_revoking_a_revoked_entry_again_changes_nothing(registry: Registry, cli: Cli) -> None:
+    """alice revoked at AT (v2). ``revoke`` again without --at must write nothing (exit 0, 'is revoked already,
+    since …', still v2 with AT, two history records): it used to move revoked_at to now, which cancelled the open
+    ledger record, archived the finding and restarted the grace period. The same --at also writes nothing."""
+    registry.put(ALICE)
+    assert cli("revoke", "user#alice", "--reason", "left", "--ticket", "SEC-42", "--at", AT).code == 0
+    # When she is revoked again, without a time and with the same time
+    for extra in ((), ("--at", AT)):
+        result = cli("revoke", "user#alice", "--reason", "again", "--ticket", "SEC-43", *extra)
+        # Then nothing is written
+        assert result.code == 0, result.err
+        assert "user#alice: is revoked already" in result.out and "nothing written (version 2)" in result.out
+    stored = registry.entries()["user#alice"]
+    assert (stored.version, stored.revoked_at, stored.ticket) == (2, datetime.fromisoformat(AT), "SEC-42")
+    assert [r.version for r in registry.history("user#alice")] == [2]
+
+
+def test_revoking_again_with_a_new_time_is_a_new_revocation(registry: Registry, cli: Cli) -> None:
+    """alice revoked at AT; ``revoke --at`` a day later is what an operator asks explicitly: v3 with the new time
+    (the ledger then keeps both records; see test_re_revocation_is_a_new_record)."""
+    registry.put(ALICE)
+    assert cli("revoke", "user#alice", "--reason", "left", "--ticket", "SEC-42", "--at", AT).code == 0
+    later = "2026-01-03T03:04:05+00:00"
+    # When she is revoked again at a new time
+    result = cli("revoke", "user#alice", "--reason", "re-dated", "--ticket", "SEC-44", "--at", later)
+    # Then the new revocation is written
+    assert result.code == 0, result.err
+    stored = registry.entries()["user#alice"]
+    assert (stored.version, stored.revoked_at, stored.ticket) == (3, datetime.fromisoformat(later), "SEC-44")
+
+
+def test_restoring_an_active_entry_changes_nothing(registry: Registry, cli: Cli) -> None:
+    """``restore`` of active alice: exit 0, 'is active already', nothing written (still v1)."""
+    registry.put(ALICE)
+    result = cli("restore", "user#alice", "--reason", "why not")
+    assert result.code == 0, result.err
+    assert result.out == "user#alice: is active already; nothing written (version 1)\n"
+    assert registry.entries()["user#alice"].version == 1

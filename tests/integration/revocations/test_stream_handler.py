@@ -401,7 +401,11 @@ def test_revoked_again_at_another_time_cancels_the_superseded_record(stream_env:
     by_time = {r.requested_at: r for r in ledger_of(sandbox).records(ACCOUNT)}
     assert first.revoked_at is not None and second.revoked_at is not None
     assert {at: transitions(r) for at, r in by_time.items()} == {
-        first.revoked_at: ["opened", "pending -> cancelled"],
+        first.revoked_at: [
+            "opened",
+            "pending -> cancelled",
+            f"superseded by the revocation dated {second.revoked_at.isoformat()}",
+        ],
         second.revoked_at: ["opened"],
     }
 

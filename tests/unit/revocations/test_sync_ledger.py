@@ -158,9 +158,11 @@ def test_re_revocation_is_a_new_record() -> None:
     # When the entry is revoked again and a reconcile runs
     run(ledger, [check(PENDING, "role#deploy-bot", at=again_at)], [second], again_at + 10 * MINUTE, whole_account=True)
 
-    # Then there are two records, the old one cancelled
+    # Then there are two records, the old one closed as superseded by the new one (not as a restore)
     by_time = {key[2]: record.state for key, record in ledger.items.items()}
     assert by_time == {iso(REVOKED_AT): LedgerState.CANCELLED, iso(again_at): LedgerState.PENDING}
+    old = next(r for r in ledger.items.values() if r.requested_at == REVOKED_AT)
+    assert transitions(old)[-1] == f"superseded by the revocation dated {again_at.isoformat()}"
 
 
 def test_scope_reads_only_the_checked_identities() -> None:
