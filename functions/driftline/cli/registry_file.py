@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from driftline.cli.duplicate_keys import json_duplicates, yaml_duplicates
 from driftline.domain.errors import RegistryFileError
 from driftline.domain.registry import RegistryEntry, RegistrySnapshot
 
@@ -30,11 +31,12 @@ TOP_LEVEL = {"account_id", "entries"}
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
 
 
-def _yaml(text: str) -> tuple[Any, dict[int, int]]:
-    """The document and the line (1-based) of each item of ``entries``, from one parse."""
+def _yaml(text: str) -> tuple[Any, dict[int, int], list[str]]:
+    """The document, the line (1-based) of each item of ``entries`` and the duplicated keys, from one parse."""
     loader = _LOADER(text)
     try:
         node = loader.get_single_node()
+        duplicates = yaml_duplicates(node)  # before construction, which writes merged (<<) keys into the nodes
         data = loader.construct_document(node) if node is not None else None
     finally:
         loader.dispose()
@@ -43,7 +45,7 @@ def _yaml(text: str) -> tuple[Any, dict[int, int]]:
         for key, value in node.value:
             if key.value == "entries" and isinstance(value, yaml.SequenceNode):
                 lines = {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
-    return data, lines
+    return data, lines, duplicates
 
 
 LIST_FIELDS = ("managed_policies", "groups", "inline_policies")
@@ -109,16 +111,35 @@ def _csv_document(text: str) -> Parsed:
     return document, lines, problems
 
 
+def _csv_duplicates(text: str) -> list[str]:
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    first: dict[str, int] = {}
+    problems = []
+    for column, name in enumerate(header, start=1):
+        if name in first:
+            problems.append(f"line 1: duplicate column {name!r} (columns {first[name]} and {column})")
+        first.setdefault(name, column)
+    return problems
+
+
 def _parse(text: str, source: str) -> Parsed:
     if source.endswith(".csv"):
+        if duplicates := _csv_duplicates(text):
+            raise RegistryFileError(source, duplicates)
         return _csv_document(text)
     if source.endswith(".json"):
         try:
-            return json.loads(text), {}, {}
+            document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RegistryFileError(source, [f"line {exc.lineno}: invalid JSON: {exc.msg}"]) from exc
+        if duplicates := json_duplicates(text):
+            raise RegistryFileError(source, duplicates)
+        return document, {}, {}
     try:
-        return *_yaml(text), {}
+        data, lines, duplicates = _yaml(text)
+        if duplicates:
+            raise RegistryFileError(source, duplicates)
+        return data, lines, {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""

@@ -301,3 +301,22 @@ def test_a_thousand_entries_import_and_reimport(registry: Registry, cli: Cli, tm
     # Then nothing is written
     assert again.code == 0, again.err
     assert again.out == "0 added, 0 changed, 1000 unchanged, 0 removed\nnothing to write\n"
+
+
+def test_a_file_with_two_entries_blocks_is_refused_before_prune(registry: Registry, cli: Cli, tmp_path: Path) -> None:
+    """The table holds revoked mallory and alice; the file repeats ``entries:`` (mallory in the first block, alice in
+    the second). ``import --prune`` must exit 3 naming lines 8 and 2 and delete nothing: YAML's last-wins used to
+    read alice alone, and the prune deleted mallory's revocation."""
+    from tests.unit.registry_ops.test_duplicate_keys import TWO_BLOCKS
+
+    mallory = entry("user", "mallory", "sec@example.com", status="revoked", revoked_at="2026-01-01T00:00:00Z")
+    seed(registry, mallory, entry("user", "alice", "alice@example.com"))
+    before = registry.scan()
+    path = tmp_path / "registry.yaml"
+    path.write_text(TWO_BLOCKS, encoding="utf-8")
+    # When it is imported with --prune
+    result = cli("import", str(path), "--prune")
+    # Then it is refused and the table is untouched
+    assert result.code == 3
+    assert "line 8: duplicate key 'entries' (first at line 2)" in result.err
+    assert registry.scan() == before
