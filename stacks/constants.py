@@ -146,6 +146,25 @@ IAM_GROUP_READ_ACTIONS: Final[tuple[str, ...]] = ("iam:GetGroup",)
 # Documents of managed policies and boundaries held by revoked or expired identities: does one deny everything?
 IAM_POLICY_READ_ACTIONS: Final[tuple[str, ...]] = ("iam:GetPolicy", "iam:GetPolicyVersion")
 REGISTRY_READ_ACTIONS: Final[tuple[str, ...]] = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+# The registry writer: people and pipelines running ``driftline registry …`` (never a function). Exactly what the
+# commands call (tests/cli/registry/test_writer_policy.py runs each one and compares): the entry writes are
+# conditional PutItem/DeleteItem, the change log goes in BatchWriteItem, the reads are Query/GetItem/BatchGetItem.
+REGISTRY_WRITER_TABLE_ACTIONS: Final[tuple[str, ...]] = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+)
+# ``registry adopt`` reads the whole account's IAM (every user's keys too), so their Resource is "*"; the first
+# three support no resource-level permissions at all.
+REGISTRY_WRITER_IAM_ACTIONS: Final[tuple[str, ...]] = (
+    "iam:GenerateCredentialReport",
+    "iam:GetAccountAuthorizationDetails",
+    "iam:GetCredentialReport",
+    "iam:ListAccessKeys",
+)
 # What a DynamoDB stream event source mapping needs on the stream (AWS DynamoDB developer guide's example policy).
 REGISTRY_STREAM_READ_ACTIONS: Final[tuple[str, ...]] = (
     "dynamodb:DescribeStream",

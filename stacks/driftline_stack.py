@@ -19,6 +19,7 @@ from stacks.constructs.function import DriftlineFunction
 from stacks.constructs.iam_events import IamEvents
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.registry import RegistryTable
+from stacks.constructs.registry_writer import RegistryWriterPolicy
 from stacks.constructs.registry_changes import RegistryChanges
 from stacks.constructs.state import StateTable
 from stacks.constructs.trail import AuditTrail
@@ -44,6 +45,7 @@ class DriftlineStack(Stack):
         )
         self.config = config
         self.registry = RegistryTable(self, "RegistryTable", config=config)
+        self.registry_writer = RegistryWriterPolicy(self, "RegistryWriterPolicy", table_arn=self.registry.table_arn)
         self.state = StateTable(self, "StateTable")
         self.enforcement = EnforcementResources(self, "Enforcement", config=config)
         deny_policy_arn = self.enforcement.deny_policy.managed_policy_arn
@@ -92,6 +94,10 @@ class DriftlineStack(Stack):
         """What an operator needs after a deploy: the tables for the CLI, the functions, the dashboard."""
         values = {
             "RegistryTableReference": (self.registry.reference, "registry table (name, or ARN of an existing one)"),
+            "RegistryWriterPolicyArn": (
+                self.registry_writer.policy.managed_policy_arn,
+                "registry writer policy: attach it to the role that runs `driftline registry`",
+            ),
             "StateTableName": (self.state.table.table_name, "state table: ledger, finding state (driftline evidence)"),
             **{
                 f"{name}Name": (function.function.function_name, f"{name} name")

@@ -36,6 +36,8 @@ BASE: set[tuple[str, str]] = {
     # documents of the managed policies and boundaries a revoked identity holds (own and AWS managed)
     *{(f"{IAM5}[Resource::{OWN}:policy/*]", role) for role in ROLES.values()},
     *{(f"{IAM5}[Resource::arn:<AWS::Partition>:iam::aws:policy/*]", role) for role in ROLES.values()},
+    # the registry writer policy (attached to no function): adopt's account-wide IAM reads
+    (f"{IAM5}[Resource::*]", "Driftline/RegistryWriterPolicy/Resource"),
 }
 # Enforce mode adds the enforcement policy's two wildcards; another home Region adds the forwarder's queue.
 ENFORCING_EXTRA: set[tuple[str, str]] = {

@@ -4,12 +4,14 @@ protected principals in the same policy."""
 
 from __future__ import annotations
 
+import json
 from fnmatch import fnmatchcase
 from typing import Any
 
 import pytest
 
 from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS
+from stacks.constants import REGISTRY_WRITER_IAM_ACTIONS, REGISTRY_WRITER_TABLE_ACTIONS
 from tests.infrastructure.helpers import (
     actions,
     as_list,
@@ -143,10 +145,15 @@ def test_role_is_assumed_by_lambda_only_and_has_no_managed_policies(synthesized:
     assert trust == {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
     assert "ManagedPolicyArns" not in props
     assert "RoleName" not in props  # generated "Driftline-...": protected by the Driftline* exclusion
-    # The only managed policy of the stack is the deny policy for revoked identities, attached to no role of ours
-    (deny_id,) = of_type(synthesized.resources, "AWS::IAM::ManagedPolicy")
-    assert deny_id == synthesized.logical_id(synthesized.stack.enforcement.deny_policy)
-    assert "Roles" not in synthesized.resources[deny_id]["Properties"]
+    # The stack's managed policies are the deny policy for revoked identities and the registry writer policy for
+    # operators, both attached to nothing
+    policies = set(of_type(synthesized.resources, "AWS::IAM::ManagedPolicy"))
+    assert policies == {
+        synthesized.logical_id(synthesized.stack.enforcement.deny_policy),
+        synthesized.logical_id(synthesized.stack.registry_writer.policy),
+    }
+    for policy in policies:
+        assert not {"Roles", "Users", "Groups"} & set(synthesized.resources[policy]["Properties"])
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -229,13 +236,33 @@ def test_only_the_reconcile_reads_the_whole_account_and_only_the_event_function_
 
 
 def test_no_statement_writes_the_registry(every: Synthesized) -> None:
-    # Given the registry (its logical id, or the ARN of an existing one), and every policy of every stack
+    # Given the registry (its logical id, or the ARN of an existing one), and every policy of every stack but the
+    # registry writer policy, which no principal of the stack holds (test_role_is_assumed_by_lambda_only_...)
     registry = REGISTRY_TABLE_ARN if not every.stack.registry.created else every.logical_id(every.stack.registry.table)
-    every_statement = [s for stack in every.deployment.stacks for s in statements(every.resources_of(stack))]
+    writer = every.logical_id(every.stack.registry_writer.policy)
+    every_statement = [
+        s
+        for stack in every.deployment.stacks
+        for s in statements({k: v for k, v in every.resources_of(stack).items() if k != writer})
+    ]
     # When collecting the write actions any statement grants on it (directly or via a wildcard resource)
     writes = {w for stmt in every_statement for w in grants_write_on(stmt, registry)}
     # Then there are none: only operators (the CLI) change the registry
     assert writes == set()
+
+
+def test_the_registry_writer_policy_grants_exactly_the_cli_actions_on_the_registry(every: Synthesized) -> None:
+    """The writer policy: the registry commands' table actions on the registry table (created or existing), adopt's
+    IAM reads on '*', nothing else (tests/cli/registry/test_writer_policy.py checks these lists against the calls)."""
+    writer = every.logical_id(every.stack.registry_writer.policy)
+    document = every.resources[writer]["Properties"]["PolicyDocument"]
+    by_sid = {s["Sid"]: s for s in as_list(document["Statement"])}
+    registry = REGISTRY_TABLE_ARN if not every.stack.registry.created else every.logical_id(every.stack.registry.table)
+    table = by_sid["ReadAndWriteTheRegistry"]
+    assert sorted(as_list(table["Action"])) == sorted(REGISTRY_WRITER_TABLE_ACTIONS)
+    assert registry in json.dumps(table["Resource"]) and len(as_list(table["Resource"])) == 1
+    assert sorted(as_list(by_sid["ReadIamForAdopt"]["Action"])) == sorted(REGISTRY_WRITER_IAM_ACTIONS)
+    assert set(by_sid) == {"ReadAndWriteTheRegistry", "ReadIamForAdopt"}
 
 
 def test_registry_write_check_detects_a_write(synthesized: Synthesized) -> None:

@@ -122,6 +122,7 @@ def test_stack_outputs_name_the_tables_functions_and_dashboard(synthesized: Synt
     # Then an operator finds the tables (for the CLI), the three functions and the dashboard
     assert set(outputs) == {
         "RegistryTableReference",
+        "RegistryWriterPolicyArn",
         "StateTableName",
         "ReconcileFunctionName",
         "IamEventFunctionName",
