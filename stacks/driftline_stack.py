@@ -19,8 +19,8 @@ from stacks.constructs.function import DriftlineFunction
 from stacks.constructs.iam_events import IamEvents
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.registry import RegistryTable
-from stacks.constructs.registry_writer import RegistryWriterPolicy
 from stacks.constructs.registry_changes import RegistryChanges
+from stacks.constructs.registry_writer import RegistryWriterPolicy
 from stacks.constructs.state import StateTable
 from stacks.constructs.trail import AuditTrail
 
