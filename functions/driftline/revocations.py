@@ -63,17 +63,24 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+Settle = Callable[[LedgerRecord], LedgerRecord | None]
+
+
 def _advance_with(
     account_id: str,
     entry: RegistryEntry,
     check: RevocationCheck,
     now: datetime,
     changes: Sequence[CredentialChange],
+    settle: Settle | None = None,
 ) -> Change:
     def change(current: LedgerRecord | None) -> LedgerRecord | None:
-        base = current or open_record(account_id, entry, now)
+        settled = settle(current) if settle is not None and current is not None else None
+        base = settled or current or open_record(account_id, entry, now)
         moved = advance(base, check, now, changes)
-        return moved if moved is not None or current is not None else base
+        if moved is not None:
+            return moved
+        return settled if current is not None else base
 
     return change
 
@@ -91,8 +98,11 @@ def sync_ledger(
     *,
     changes: Mapping[IdentityRef, Sequence[CredentialChange]] | None = None,
     whole_account: bool = False,
+    settle: Settle | None = None,
 ) -> LedgerSummary:
-    """Open, advance (and for a whole-account evaluation, cancel) ledger records; return what changed."""
+    """Open, advance (and for a whole-account evaluation, cancel) ledger records; return what changed. ``settle``
+    closes enforcement steps a stopped run left ``intended`` (domain.dangling), before the record advances, so the
+    credit sees them."""
     summary = LedgerSummary(scope="account" if whole_account else "identities")
     latest: dict[tuple[str, str], LedgerRecord] = {}
     identities = None if whole_account else sorted({c.identity.key for c in comparison.revocations})
@@ -103,7 +113,7 @@ def sync_ledger(
         key = (check.identity.key, iso(check.revoked_at))
         checked.add(key)
         told = (changes or {}).get(check.identity, ())
-        change = _advance_with(account_id, entries[check.identity], check, now, told)
+        change = _advance_with(account_id, entries[check.identity], check, now, told, settle)
         if key in latest and change(latest[key]) is None:
             continue  # nothing to write: no read-modify-write round trip either
         try:

@@ -6,6 +6,7 @@ they fetch.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from driftline.domain.compare import compare
 from driftline.domain.credit import CredentialChange
+from driftline.domain.dangling import settle as settle_dangling
 from driftline.domain.drift import Comparison
 from driftline.domain.enforcement import plan_enforcement
 from driftline.domain.identity import IdentityRef, Kind
@@ -74,7 +76,10 @@ def reconcile(
     inventory = iam.read_account(account_id, access=access_refs(load.entries, now))
     comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable)
     entries = {e.ref: e for e in load.entries}
-    summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True) if ledger else None
+    settle = functools.partial(settle_dangling, inventory=inventory, now=now)
+    summary = (
+        sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True, settle=settle) if ledger else None
+    )
     enforced: EnforcementReport | None = None
     if enforcement is not None:
         actions = plan_enforcement(comparison, inventory, settings, enforcement.protections)
@@ -99,7 +104,8 @@ def reconcile(
                 touched_access = frozenset(r for r in touched if r.kind is not Kind.ACCESS_KEY)
                 inventory = merge(inventory, iam.read_identities(account_id, touched, access=touched_access))
                 comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable)
-                summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True)
+                settle = functools.partial(settle_dangling, inventory=inventory, now=now)
+                summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True, settle=settle)
     comparison = with_attempts(comparison, summary)
     report = sink.publish(comparison, inventory)
     return Evaluation(

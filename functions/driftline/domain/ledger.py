@@ -74,6 +74,7 @@ class ActionLog(BaseModel):
     status: Literal["intended", "done", "failed", "undone"]
     at: AwareDatetime
     error: str | None = None
+    note: str | None = None
     credential: str | None = None
     user: str | None = None
     kind: str | None = None
