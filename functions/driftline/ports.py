@@ -90,7 +90,8 @@ class PublishReport(BaseModel):
     unchanged: int = 0
     failed: dict[str, str] = Field(default_factory=dict, description="finding id -> error; retried next run")
     calls: int = 0
-    error: str | None = Field(default=None, description="why nothing could be published, if so")
+    deferred: int = Field(default=0, description="findings not sent: the time limit came first; planned next run")
+    error: str | None = Field(default=None, description="why nothing (or not everything) could be published")
 
 
 class DriftSink(Protocol):

@@ -35,9 +35,13 @@ from stacks.constants import (
     METRIC_FINDINGS_FAILED,
     METRIC_FINDINGS_PUBLISHED,
     METRIC_FINDINGS_RESOLVED,
+    METRIC_LEDGER_PROBLEMS,
     METRIC_OLDEST_UNENFORCED,
     METRIC_OPEN_UNENFORCED,
     METRIC_PUBLISH_ERRORS,
+    METRIC_RECONCILE_ERRORS,
+    METRIC_REGISTRY_PROBLEMS,
+    METRIC_REJECTED_REGISTRY_RECORDS,
     METRIC_TIME_TO_ENFORCE,
     METRICS_NAMESPACE,
 )
@@ -116,6 +120,23 @@ def alarm_topic(scope: Construct, config: DriftlineConfig) -> sns.ITopic | None:
     return topic
 
 
+# Failures a function survives (it returns, so its Errors metric stays 0) that would otherwise look like a quiet,
+# clean account: each is a metric the handlers emit, alarmed on the first occurrence.
+SILENT_FAILURES: dict[str, str] = {
+    METRIC_PUBLISH_ERRORS: "driftline: findings could not be published (Security Hub refused, or the time limit "
+    "came first); they are retried next run. See the log line 'findings not published'.",
+    METRIC_FINDINGS_FAILED: "driftline: Security Hub rejected findings after retries; see 'finding import failed'.",
+    METRIC_RECONCILE_ERRORS: "driftline: a scheduled reconcile failed (AWS error, credential report not ready); the "
+    "account was not judged this time.",
+    METRIC_REJECTED_REGISTRY_RECORDS: "driftline: registry stream records were rejected as malformed (see 'registry "
+    "stream record rejected'); their identities are judged by the next reconcile.",
+    METRIC_LEDGER_PROBLEMS: "driftline: an unreadable ledger item was skipped (see 'unreadable ledger item "
+    "skipped'); its revocation's evidence needs a person.",
+    METRIC_REGISTRY_PROBLEMS: "driftline: the registry table holds invalid items (see 'invalid registry entry'); "
+    "their identities stay undecided until the items are fixed.",
+}
+
+
 class Monitoring(Construct):
     """``alarms`` by construct id, the ``dashboard`` and the alarm ``topic`` (if any)."""
 
@@ -160,6 +181,8 @@ class Monitoring(Construct):
             # Kept in alarm until a reconcile reports zero, however rarely the schedule runs.
             missing=cloudwatch.TreatMissingData.IGNORE,
         )
+        for metric, description in SILENT_FAILURES.items():
+            self._alarm(metric, driftline_metric(metric, statistic="Sum", period=FIVE_MINUTES), description)
         self.dashboard = self._dashboard(config, functions, queues, reconcile)
 
     def _alarm(

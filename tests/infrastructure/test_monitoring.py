@@ -39,10 +39,37 @@ def test_there_is_an_alarm_per_function_error_throttle_queue_and_unenforced_revo
 ) -> None:
     # Given the alarms
     alarms = _alarms(synthesized)
-    # Then there is exactly one per function metric, per dead-letter queue, and one for unenforced revocations
+    # Then there is exactly one per function metric, per dead-letter queue, one for unenforced revocations and one
+    # per failure the functions survive
     expected = {f"{f}{m}" for f in FUNCTIONS for m in ("Errors", "Throttles")} | {f"{q}Depth" for q in QUEUES}
-    assert set(alarms) == expected | {"OpenUnenforcedRevocations"}
+    assert set(alarms) == expected | {"OpenUnenforcedRevocations"} | SILENT
     assert len(of_type(synthesized.resources, "AWS::CloudWatch::Alarm")) == len(alarms)
+
+
+SILENT = {
+    "PublishErrors",
+    "FindingsFailed",
+    "ReconcileErrors",
+    "RejectedRegistryRecords",
+    "LedgerProblems",
+    "RegistryProblems",
+}
+HANDLERS = Path(__file__).resolve().parents[2] / "functions" / "driftline" / "handlers"
+
+
+@pytest.mark.parametrize("name", sorted(SILENT))
+def test_a_failure_the_functions_survive_alarms_on_its_first_occurrence(synthesized: Synthesized, name: str) -> None:
+    """Each such alarm reads the metric the handlers emit (its name appears as ``name="<metric>"`` in the handler
+    code, so a typo cannot leave an alarm on a metric nobody writes): namespace Driftline, the service dimension,
+    Sum over 5 minutes, alarm at 1, missing data not breaching."""
+    props = _alarms(synthesized)[name]
+    emitted = " ".join(p.read_text(encoding="utf-8") for p in HANDLERS.glob("*.py"))
+    assert f'name="{name}"' in emitted
+    assert (props["MetricName"], props["Namespace"]) == (name, "Driftline")
+    assert props["Dimensions"] == [{"Name": "service", "Value": "driftline"}]
+    assert (props["Statistic"], props["Period"], props["Threshold"]) == ("Sum", 300, 1)
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["TreatMissingData"] == "notBreaching"
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -28,6 +28,9 @@ class FakeLambdaContext:
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:driftline-reconcile"
     aws_request_id: str = "6f2b1c1e-8a0d-4b55-9d3a-1f0c2e7b9a11"
 
+    def get_remaining_time_in_millis(self) -> int:
+        return 290_000  # a 5-minute function, 10 s in
+
 
 @pytest.fixture
 def event() -> dict[str, Any]:

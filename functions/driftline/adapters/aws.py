@@ -29,6 +29,12 @@ RETRY_CONFIG = Config(
     read_timeout=30,
     user_agent_extra="driftline",
 )
+# Security Hub: few attempts per call, short timeouts. The importer retries failed findings in rounds of its own,
+# each round only if the function's remaining time allows (adapters/securityhub.py); 8 attempts of botocore's
+# backoff under persistent throttling outlasted the event function's 60 s on their own.
+SECURITY_HUB_CONFIG = RETRY_CONFIG.merge(
+    Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
+)
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -96,7 +102,7 @@ class Clients:
                 service,  # type: ignore[call-overload]
                 region_name=self.region,
                 endpoint_url=self.endpoint_url,
-                config=RETRY_CONFIG,
+                config=SECURITY_HUB_CONFIG if service == "securityhub" else RETRY_CONFIG,
             )
         return self._cache[service]
 

@@ -1,6 +1,7 @@
 """BatchImportFindings done right: batches of at most 100, paced under 10 calls a second, every response's
 ``FailedFindings`` read (HTTP 200 can hide failures), only the failed findings retried with backoff, and what still
 fails reported by id with its error code (AWS-FACTS section 4). Throttling errors are retried by botocore first.
+Given the time left (a Lambda function's), the import stops before it would overrun and says what it did not send.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
 BATCH_LIMIT = 100
 MIN_INTERVAL = 0.1  # 10 TPS per account and region
 ROUNDS = 4
+# With a time limit (a Lambda function's remaining time), no call starts with less than CALL_ALLOWANCE + RESERVE
+# seconds left: a call retried by botocore under throttling takes a few seconds (the Security Hub client makes at
+# most 3 attempts, see adapters/aws.py), and RESERVE leaves the caller time to remember what was accepted.
+CALL_ALLOWANCE = 10.0
+RESERVE = 5.0
 UNAVAILABLE = {"InvalidAccessException", "InvalidAccess", "AccessDeniedException"}
 
 
@@ -34,20 +40,34 @@ class ImportResult(BaseModel):
     failed: dict[str, str] = Field(default_factory=dict, description="finding id -> 'ErrorCode: message'")
     calls: int = 0
     error: str | None = None
+    deferred: list[str] = Field(default_factory=list, description="not sent: the time limit came first")
+
+
+class OutOfTime(Exception):
+    """The time limit leaves no room for another call or wait."""
 
 
 class SecurityHubImporter:
+    """``remaining`` (seconds left, e.g. from the Lambda context) bounds the whole import: what cannot be sent in
+    time is ``deferred``, never remembered as sent, so the next run plans it again."""
+
     def __init__(
         self,
         client: SecurityHubClient,
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        remaining: Callable[[], float] | None = None,
     ) -> None:
         self._client = client
         self._sleep = sleep
         self._clock = clock
+        self._remaining = remaining
         self._last_call = float("-inf")
+
+    def _room_for(self, seconds: float) -> None:
+        if self._remaining is not None and self._remaining() < seconds + CALL_ALLOWANCE + RESERVE:
+            raise OutOfTime
 
     def import_findings(self, findings: Sequence[dict[str, Any]]) -> ImportResult:
         """Import every finding; raise SecurityHubUnavailable only when nothing was accepted, otherwise report the
@@ -56,6 +76,14 @@ class SecurityHubImporter:
         for start in range(0, len(findings), BATCH_LIMIT):
             try:
                 self._import_batch(list(findings[start : start + BATCH_LIMIT]), result)
+            except OutOfTime:
+                settled = set(result.succeeded) | set(result.failed)
+                result.deferred = [f["Id"] for f in findings[start:] if f["Id"] not in settled]
+                result.error = (
+                    f"stopped at the function's time limit: {len(result.deferred)} finding(s) not sent, "
+                    "left for the next run"
+                )
+                break
             except SecurityHubUnavailable as exc:
                 if not result.succeeded:
                     raise
@@ -69,14 +97,21 @@ class SecurityHubImporter:
         pending = batch
         errors: dict[str, str] = {}
         for attempt in range(ROUNDS):
+            if attempt:  # no point waiting after the last round, nor before the first
+                pause = min(0.2 * 2 ** (attempt - 1), 5.0)
+                try:
+                    self._room_for(pause)
+                except OutOfTime:
+                    break  # out of time for another round: these are failed (with their error), not deferred
+                self._sleep(pause)
+            else:
+                self._room_for(0.0)
             failed = self._call(pending, result)
             errors.update(failed)
             result.succeeded.extend(f["Id"] for f in pending if f["Id"] not in failed)
             pending = [f for f in pending if f["Id"] in failed]
             if not pending:
                 return
-            if attempt + 1 < ROUNDS:  # no point waiting after the last round
-                self._sleep(min(0.2 * 2**attempt, 5.0))
         result.failed.update({f["Id"]: errors[f["Id"]] for f in pending})
 
     def _call(self, findings: list[dict[str, Any]], result: ImportResult) -> dict[str, str]:

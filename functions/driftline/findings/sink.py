@@ -68,6 +68,7 @@ class SecurityHubSink:
         report.failed = result.failed
         report.calls = result.calls
         report.error = result.error
+        report.deferred = len(result.deferred)
         return report
 
 

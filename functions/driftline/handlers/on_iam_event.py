@@ -35,7 +35,7 @@ from driftline.domain.registry import RegistryEntry
 from driftline.event_changes import attempted, credential_changes
 from driftline.event_triage import Triage, triage
 from driftline.handlers.report import record
-from driftline.handlers.wiring import ContainerClients, Wiring, account_of, wire
+from driftline.handlers.wiring import ContainerClients, Wiring, account_of, remaining_seconds, wire
 from driftline.observability import logger, metrics
 from driftline.registry_memo import RegistryMemo
 from driftline.revocations import iso
@@ -187,7 +187,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         logger.warning("event of another account skipped", extra={"event_account": foreign, "account": own})
         return {"status": "skipped", "reason": f"event of account {foreign}, this deployment watches {own}"}
     clients = CLIENTS()
-    wiring = wire(own, clients)
+    wiring = wire(own, clients, remaining=remaining_seconds(context))
     store, config = _idempotency(clients, wiring.settings.state_table)
     config.register_lambda_context(context)
 

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftline.domain.ledger import LedgerRecord, cancel, open_record
 from driftline.handlers.report import record as report
-from driftline.handlers.wiring import ContainerClients, Wiring, account_of, wire
+from driftline.handlers.wiring import ContainerClients, Wiring, account_of, remaining_seconds, wire
 from driftline.observability import logger, metrics
 from driftline.registry_changes import BadRegistryImage, RegistryChange, classify
 from driftline.revocations import iso
@@ -122,7 +122,7 @@ def _handler_for(wiring: Wiring) -> Any:
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    wiring = wire(account_of(context), CLIENTS())
+    wiring = wire(account_of(context), CLIENTS(), remaining=remaining_seconds(context))
     response = process_partial_response(
         event=event, record_handler=_handler_for(wiring), processor=processor, context=context
     )

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftline.domain.errors import DriftlineError
 from driftline.handlers.report import record
-from driftline.handlers.wiring import ContainerClients, Wiring, account_of, wire
+from driftline.handlers.wiring import ContainerClients, Wiring, account_of, remaining_seconds, wire
 from driftline.observability import logger, metrics
 from driftline.service import Evaluation, reconcile
 
@@ -37,7 +37,7 @@ def run(wiring: Wiring) -> Evaluation:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     clients = CLIENTS()
     try:
-        evaluation = run(wire(account_of(context), clients))
+        evaluation = run(wire(account_of(context), clients, remaining=remaining_seconds(context)))
     except DriftlineError:
         metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=1)
         logger.exception("reconcile failed")

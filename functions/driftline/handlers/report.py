@@ -27,6 +27,7 @@ def _publish(evaluation: Evaluation) -> None:
     metrics.add_metric(name="FindingsPublished", unit=MetricUnit.Count, value=report.published)
     metrics.add_metric(name="FindingsResolved", unit=MetricUnit.Count, value=report.resolved)
     metrics.add_metric(name="FindingsFailed", unit=MetricUnit.Count, value=len(report.failed))
+    metrics.add_metric(name="FindingsDeferred", unit=MetricUnit.Count, value=report.deferred)
 
 
 def _ledger(evaluation: Evaluation) -> dict[str, Any]:

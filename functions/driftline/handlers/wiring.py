@@ -84,13 +84,19 @@ class Wiring:
         return datetime.now(UTC)
 
 
-def wire(account_id: str, clients: Clients) -> Wiring:
+def remaining_seconds(context: LambdaContext) -> Callable[[], float]:
+    """The invocation's time left, for work that must stop before the function's timeout."""
+    return lambda: context.get_remaining_time_in_millis() / 1000
+
+
+def wire(account_id: str, clients: Clients, *, remaining: Callable[[], float] | None = None) -> Wiring:
+    """The adapters of one invocation; ``remaining`` (seconds left) bounds the Security Hub import."""
     settings = get_settings()
     db = clients.dynamodb()
     sink: DriftSink = NullSink()
     if settings.publish_findings:
         sink = SecurityHubSink(
-            SecurityHubImporter(clients.securityhub()),
+            SecurityHubImporter(clients.securityhub(), remaining=remaining),
             DynamoFindingStates(db, settings.state_table),
             Place(account_id=account_id, region=clients.region, partition=clients.partition),
         )
