@@ -48,6 +48,7 @@ def reconcile_statements(
         iam_reads=iam_read_statements(account_wide=True, groups=False),
         registry_table_arn=registry_table_arn,
         state_table_arn=state_table_arn,
+        function="ReconcileFunction",
     )
 
 

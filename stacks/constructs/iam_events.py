@@ -67,6 +67,7 @@ def iam_event_statements(
         iam_reads=iam_read_statements(account_wide=False, groups=True),
         registry_table_arn=registry_table_arn,
         state_table_arn=state_table_arn,
+        function="IamEventFunction",
     )
 
 

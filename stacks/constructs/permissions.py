@@ -21,6 +21,7 @@ from constructs import IConstruct
 
 from stacks import nag
 from stacks.config import DriftlineConfig
+from stacks.partitions import partitions
 from stacks.constants import (
     ENFORCE_ACTIONS,
     ENFORCE_ATTACH_ACTIONS,
@@ -87,9 +88,15 @@ def registry_stream_read_statement(stream_arn: str) -> iam.PolicyStatement:
     )
 
 
-def state_read_write_statement(state_table_arn: str) -> iam.PolicyStatement:
+def state_read_write_statement(state_table_arn: str, function: str) -> iam.PolicyStatement:
+    """State reads and writes on the partitions ``function`` owns only (stacks/partitions.py). ``ForAllValues``
+    passes a request without partition keys, which is why no Scan is granted (a template test checks it)."""
+    own = partitions(function, account=Aws.ACCOUNT_ID, region=Aws.REGION)
     return iam.PolicyStatement(
-        sid="ReadWriteState", actions=list(STATE_READ_WRITE_ACTIONS), resources=[state_table_arn]
+        sid="ReadWriteState",
+        actions=list(STATE_READ_WRITE_ACTIONS),
+        resources=[state_table_arn],
+        conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(own)}},
     )
 
 
@@ -105,6 +112,7 @@ def function_statements(
     iam_reads: list[iam.PolicyStatement],
     registry_table_arn: str,
     state_table_arn: str,
+    function: str,
     extra: Iterable[iam.PolicyStatement] = (),
 ) -> list[iam.PolicyStatement]:
     """What every driftline function holds: its IAM reads, registry reads (never writes), state read/write,
@@ -113,7 +121,7 @@ def function_statements(
         *iam_reads,
         registry_read_statement(registry_table_arn),
         *extra,
-        state_read_write_statement(state_table_arn),
+        state_read_write_statement(state_table_arn, function),
     ]
     if config.security_hub:
         statements.append(security_hub_statement())

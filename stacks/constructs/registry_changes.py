@@ -45,6 +45,7 @@ def registry_change_statements(
         iam_reads=iam_read_statements(account_wide=False, groups=False),
         registry_table_arn=registry_table_arn,
         state_table_arn=state_table_arn,
+        function="RegistryChangeFunction",
         extra=[registry_stream_read_statement(registry_stream_arn)],
     )
 

@@ -12,6 +12,7 @@ import pytest
 
 from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS
 from stacks.constants import REGISTRY_WRITER_IAM_ACTIONS, REGISTRY_WRITER_TABLE_ACTIONS
+from stacks.partitions import partitions
 from tests.infrastructure.helpers import (
     actions,
     as_list,
@@ -549,3 +550,21 @@ def test_the_plan_never_proposes_a_step_the_stacks_policy_denies(arn: str) -> No
         ref, f"/{path}/" if path else "/", CompareSettings()
     )
     assert reason is not None
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_state_access_is_limited_to_the_functions_own_partitions(every: Synthesized, name: str) -> None:
+    """Each function's state-table statement carries ForAllValues:StringEquals dynamodb:LeadingKeys with exactly its
+    partitions from stacks/partitions.py (this account and Region), and grants no Scan (ForAllValues passes a request
+    that names no partition key). The IAM event function, which parses untrusted input, is the only one with the
+    idempotency and reconcile-request partitions."""
+    state = every.logical_id(every.stack.state.table)
+    (statement,) = [s for s in _statements_of(every, name) if s.get("Sid") == "ReadWriteState"]
+    assert references(statement["Resource"], state)
+    condition = statement["Condition"]
+    assert set(condition) == {"ForAllValues:StringEquals"}
+    keys = sorted(join(k) for k in as_list(condition["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]))
+    expected = sorted(partitions(name, account="${AWS::AccountId}", region="${AWS::Region}"))
+    assert keys == expected
+    on_state = [s for s in _statements_of(every, name) if references(s.get("Resource"), state)]
+    assert all(not any(fnmatchcase("dynamodb:Scan", a) for a in actions(s)) for s in on_state)

@@ -20,11 +20,37 @@ from moto import mock_aws
 
 from driftline.adapters.aws import Clients
 from driftline.cli.sandbox import create_tables
+from driftline.handlers import on_iam_event, on_registry_change, on_schedule
 from driftline.observability import logger
+from tests.integration.state_partitions import Watch
 from tests.integration.support import REGISTRY_TABLE, STATE_TABLE, Sandbox
 
 # Loading botocore's service models is most of a fresh session's cost; every test's session shares one loader.
 _MODELS = botocore.loaders.create_loader()
+
+
+@pytest.fixture(autouse=True)
+def state_partitions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Watch]:
+    """Every state-table call a handler makes must stay in its granted partitions (tests/integration/
+    state_partitions.py); a test that made one outside fails here, naming the function, call and key."""
+    watch = Watch()
+    original = Clients.__init__
+
+    def init(self: Clients, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.session.events.register(
+            "provide-client-params.dynamodb", watch.hook, unique_id="driftline-state-partitions"
+        )
+
+    monkeypatch.setattr(Clients, "__init__", init)
+    for module, function in (
+        (on_schedule, "ReconcileFunction"),
+        (on_iam_event, "IamEventFunction"),
+        (on_registry_change, "RegistryChangeFunction"),
+    ):
+        monkeypatch.setattr(module, "handler", watch.wrap(function, module.handler))
+    yield watch
+    assert watch.violations == [], f"state-table calls outside the function's granted partitions: {watch.violations}"
 
 
 @pytest.fixture
