@@ -21,7 +21,6 @@ from constructs import IConstruct
 
 from stacks import nag
 from stacks.config import DriftlineConfig
-from stacks.partitions import partitions
 from stacks.constants import (
     ENFORCE_ACTIONS,
     ENFORCE_ATTACH_ACTIONS,
@@ -38,6 +37,7 @@ from stacks.constants import (
     SECURITY_HUB_IMPORT_ACTIONS,
     STATE_READ_WRITE_ACTIONS,
 )
+from stacks.partitions import partitions
 
 IAM_KINDS = ("user", "role", "group")
 
