@@ -47,7 +47,26 @@ def throttled_client(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> tuple
 
     client.meta.events.register("before-send.securityhub.BatchImportFindings", answer)
     monkeypatch.setattr("botocore.endpoint.time.sleep", clock.sleep)  # botocore's own backoff, on the fake clock
+    # botocore's jitter draws each backoff in [0, cap); the cap itself (the worst case) makes the run repeatable
+    backoffs = _backoffs(client)
+    assert backoffs, "botocore's standard retry handler not found"
+    for backoff in backoffs:
+        monkeypatch.setattr(backoff, "_random", lambda: 1.0)
     return client, sent
+
+
+def _backoffs(client: Any) -> list[Any]:
+    """The client's botocore ExponentialBackoff objects (standard retry mode)."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    found = []
+    for handler in client.meta.events._emitter._handlers.prefix_search("needs-retry.securityhub.BatchImportFindings"):
+        owner = getattr(handler, "__self__", None)
+        policy = getattr(owner, "_retry_policy", None)
+        backoff = getattr(policy, "_retry_backoff", None)
+        if isinstance(backoff, ExponentialBackoff):
+            found.append(backoff)
+    return found
 
 
 def test_persistent_throttling_stops_before_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
