@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,15 +20,8 @@ from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.ledger import ActionLog, LedgerRecord, log_action
 from driftline.domain.observed import Inventory
 from driftline.domain.registry import RegistryEntry
-from driftline.revocations import Ledger, iso
-
-
-class Enforcer(Protocol):
-    def apply(self, action: Action) -> None: ...
-
-
-class Restorer(Protocol):
-    def undo(self, action: Action) -> None: ...
+from driftline.ports import Enforcer, Ledger, Restorer
+from driftline.revocations import iso
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from driftline.domain.drift import Comparison
+from driftline.domain.enforcement import Action
 from driftline.domain.identity import IdentityRef
+from driftline.domain.ledger import LedgerRecord
 from driftline.domain.observed import ALL_FACETS, Facet, Inventory, OtherCredential
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.registry_load import RegistryLoad
@@ -154,3 +156,34 @@ class NullSink:
 
     def publish(self, comparison: Comparison, inventory: Inventory) -> PublishReport:
         return PublishReport()
+
+
+# -- the revocation ledger and enforcement ---------------------------------------------------------------------
+RecordEdit = Callable[[LedgerRecord | None], LedgerRecord | None]
+"""How a ledger update changes a record (None: no record, or nothing to write)."""
+
+
+class Ledger(Protocol):
+    """The revocation ledger: records keyed by identity and revocation time, every write conditional on the version
+    read (``update`` re-reads and re-applies ``change`` when another writer came first)."""
+
+    # Items ``records`` skipped because they are not valid records (named, for the log, the metric and the CLI).
+    problems: list[str]
+
+    def records(self, account_id: str, identities: Iterable[str] | None = None) -> list[LedgerRecord]: ...
+
+    def update(
+        self, account_id: str, identity: str, requested_at_iso: str, change: RecordEdit
+    ) -> LedgerRecord | None: ...
+
+
+class Enforcer(Protocol):
+    """Carries out one reversible enforcement step in IAM."""
+
+    def apply(self, action: Action) -> None: ...
+
+
+class Restorer(Protocol):
+    """Reverses one enforcement step driftline took."""
+
+    def undo(self, action: Action) -> None: ...

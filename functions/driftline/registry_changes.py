@@ -13,7 +13,7 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.text import valid_unicode
 
-Change = Literal["revoked", "restored", "deleted", "changed", "created", "unchanged"]
+ChangeKind = Literal["revoked", "restored", "deleted", "changed", "created", "unchanged"]
 
 
 class RegistryChange(BaseModel):
@@ -21,7 +21,7 @@ class RegistryChange(BaseModel):
 
     account_id: str
     identity: IdentityRef
-    change: Change
+    change: ChangeKind
     old: RegistryEntry | None = None
     new: RegistryEntry | None = None
     unreadable_old: str | None = None  # why the old image is no entry, when the new one is (then ``old`` is None)
@@ -105,7 +105,7 @@ def classify(stream_record: Any) -> RegistryChange | None:
     )
 
 
-def _kind_of_change(old: RegistryEntry | None, new: RegistryEntry | None, old_unreadable: bool) -> Change:
+def _kind_of_change(old: RegistryEntry | None, new: RegistryEntry | None, old_unreadable: bool) -> ChangeKind:
     if new is None:
         return "deleted"
     if new.is_revoked and (old is None or not old.is_revoked or old.revoked_at != new.revoked_at):

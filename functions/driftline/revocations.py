@@ -7,9 +7,9 @@ whole-account evaluation also cancels open records whose registry entry is no lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,18 +19,7 @@ from driftline.domain.errors import LedgerItemUnreadable
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord, LedgerState, advance, cancel, open_record
 from driftline.domain.registry import RegistryEntry
-
-Change = Callable[[LedgerRecord | None], LedgerRecord | None]
-
-
-class Ledger(Protocol):
-    # Items ``records`` skipped because they are not valid records (named, for the log, the metric and the CLI).
-    problems: list[str]
-
-    def records(self, account_id: str, identities: Iterable[str] | None = None) -> list[LedgerRecord]: ...
-
-    def update(self, account_id: str, identity: str, requested_at_iso: str, change: Change) -> LedgerRecord | None: ...
-
+from driftline.ports import Ledger, RecordEdit
 
 Scope = Literal["account", "identities"]
 
@@ -73,7 +62,7 @@ def _advance_with(
     now: datetime,
     changes: Sequence[CredentialChange],
     settle: Settle | None = None,
-) -> Change:
+) -> RecordEdit:
     def change(current: LedgerRecord | None) -> LedgerRecord | None:
         settled = settle(current) if settle is not None and current is not None else None
         base = settled or current or open_record(account_id, entry, now)
@@ -85,7 +74,7 @@ def _advance_with(
     return change
 
 
-def _cancel_at(now: datetime, superseded_by: datetime | None = None) -> Change:
+def _cancel_at(now: datetime, superseded_by: datetime | None = None) -> RecordEdit:
     return lambda current: cancel(current, now, superseded_by=superseded_by) if current is not None else None
 
 

@@ -22,8 +22,8 @@ from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
 from driftline.enforcement import EnforcementReport, EnforcementSettings, enforce
-from driftline.ports import DriftSink, IamReader, PublishReport, RegistryReader
-from driftline.revocations import Ledger, LedgerSummary, sync_ledger, with_attempts
+from driftline.ports import DriftSink, IamReader, Ledger, PublishReport, RegistryReader
+from driftline.revocations import LedgerSummary, sync_ledger, with_attempts
 
 
 class Evaluation(BaseModel):

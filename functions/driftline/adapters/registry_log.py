@@ -47,7 +47,7 @@ WORKERS = 10  # botocore's default connection pool holds 10
 COMPLETED_NOTE = "record completed by a later run: the run that wrote this version stopped before logging it"
 
 
-class Change(BaseModel):
+class RegistryWrite(BaseModel):
     """One intended registry change: write ``entry`` over version ``expected_version`` (None: must not exist), or
     delete the entry at ``expected_version``."""
 
@@ -75,7 +75,7 @@ class HistoryRecord(BaseModel):
 class _Write:
     """A change made ready: the entry as stored (None for a delete), its item and its history item."""
 
-    change: Change
+    change: RegistryWrite
     stored: RegistryEntry | None
     item: dict[str, Any] | None
     history: dict[str, Any]
@@ -124,7 +124,7 @@ class RegistryLog:
         self._sleep = sleep
         self._workers = workers
 
-    def _prepare(self, account_id: str, change: Change, now: datetime) -> _Write:
+    def _prepare(self, account_id: str, change: RegistryWrite, now: datetime) -> _Write:
         version = (change.expected_version or 0) + 1
         stored = None
         if change.action == "put":
@@ -205,7 +205,7 @@ class RegistryLog:
     def apply(
         self,
         account_id: str,
-        changes: Sequence[Change],
+        changes: Sequence[RegistryWrite],
         *,
         progress: Callable[[int], None] | None = None,
     ) -> list[str]:
@@ -238,7 +238,7 @@ class RegistryLog:
             )
         return sorted(w.change.ref.key for w in kept + lost)
 
-    def put_one(self, account_id: str, change: Change) -> None:
+    def put_one(self, account_id: str, change: RegistryWrite) -> None:
         """One versioned change, with a clear VersionConflict when someone else changed the entry since it was read."""
         conflicts = self.apply(account_id, [change])
         if conflicts:

@@ -20,7 +20,7 @@ from rich.progress import Progress
 from driftline.adapters.aws import Clients
 from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.registry import DynamoRegistry
-from driftline.adapters.registry_log import Change, RegistryLog, current
+from driftline.adapters.registry_log import RegistryLog, RegistryWrite, current
 from driftline.cli.registry_file import dump_registry, load_registry_file
 from driftline.domain.adopt import adopt
 from driftline.domain.errors import DriftlineError, RegistryFileError
@@ -32,7 +32,7 @@ from driftline.domain.settings import Exclusions
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 3
 
 
-class Context:
+class RegistryCommand:
     """Clients, account and table of one registry command."""
 
     def __init__(self, args: argparse.Namespace) -> None:
@@ -68,16 +68,19 @@ def _print_diff(result: RegistryDiff, out: TextIO) -> None:
     )
 
 
-def _changes(result: RegistryDiff, note: str) -> list[Change]:
-    changes = [Change(action="put", ref=e.ref, entry=e, note=note) for e in result.added]
+def _changes(result: RegistryDiff, note: str) -> list[RegistryWrite]:
+    changes = [RegistryWrite(action="put", ref=e.ref, entry=e, note=note) for e in result.added]
     changes += [
-        Change(action="put", ref=n.ref, entry=n, expected_version=o.version, note=note) for o, n in result.changed
+        RegistryWrite(action="put", ref=n.ref, entry=n, expected_version=o.version, note=note)
+        for o, n in result.changed
     ]
-    changes += [Change(action="delete", ref=e.ref, expected_version=e.version, note=note) for e in result.removed]
+    changes += [
+        RegistryWrite(action="delete", ref=e.ref, expected_version=e.version, note=note) for e in result.removed
+    ]
     return changes
 
 
-def _write(ctx: Context, changes: list[Change], out: TextIO) -> int:
+def _write(ctx: RegistryCommand, changes: list[RegistryWrite], out: TextIO) -> int:
     with Progress(console=None, transient=True, disable=not out.isatty()) as bar:
         task = bar.add_task("writing", total=len(changes))
         conflicts = ctx.log().apply(ctx.account, changes, progress=lambda n: bar.advance(task, n))
@@ -87,7 +90,7 @@ def _write(ctx: Context, changes: list[Change], out: TextIO) -> int:
     return EXIT_ERROR if conflicts else EXIT_OK
 
 
-def _complete_history(ctx: Context, entries: list[RegistryEntry], out: TextIO, *, dry_run: bool) -> None:
+def _complete_history(ctx: RegistryCommand, entries: list[RegistryEntry], out: TextIO, *, dry_run: bool) -> None:
     """Entries a stopped run left without their change-log record get it now (or are named, in a dry run)."""
     missing = ctx.log().complete(ctx.account, entries, dry_run=dry_run)
     if missing:
@@ -106,7 +109,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     snapshot = load_registry_file(args.file)  # all-or-nothing: nothing is written unless every entry is valid
-    ctx = Context(args)
+    ctx = RegistryCommand(args)
     if snapshot.account_id != ctx.account:
         raise DriftlineError(f"{args.file} is for account {snapshot.account_id}, the table is read for {ctx.account}")
     entries = ctx.entries()
@@ -120,7 +123,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    ctx = Context(args)
+    ctx = RegistryCommand(args)
     snapshot = RegistrySnapshot(account_id=ctx.account, entries=tuple(sorted(ctx.entries(), key=lambda e: e.ref.key)))
     out.write(dump_registry(snapshot, args.format))
     return EXIT_OK
@@ -129,7 +132,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_adopt(args: argparse.Namespace, out: TextIO) -> int:
     if not args.default_owner.strip():
         raise DriftlineError("--default-owner must name an owner, not be blank")
-    ctx = Context(args)
+    ctx = RegistryCommand(args)
     inventory = Boto3IamReader(ctx.clients.iam(), report_wait_seconds=args.report_wait).read_account(ctx.account)
     exclusions = Exclusions()
     found = adopt(inventory, exclusions, owner_tag=args.owner_tag, default_owner=args.default_owner)
@@ -140,7 +143,7 @@ def cmd_adopt(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"  + {entry.ref.key} (owner {entry.owner})\n")
     if args.dry_run or not new:
         return EXIT_OK
-    return _write(ctx, [Change(action="put", ref=e.ref, entry=e, note="adopted from IAM") for e in new], out)
+    return _write(ctx, [RegistryWrite(action="put", ref=e.ref, entry=e, note="adopted from IAM") for e in new], out)
 
 
 def _already(entry: RegistryEntry, revoke: bool, args: argparse.Namespace) -> str:
@@ -159,7 +162,7 @@ def _already(entry: RegistryEntry, revoke: bool, args: argparse.Namespace) -> st
 
 def _status_change(args: argparse.Namespace, out: TextIO, revoke: bool) -> int:
     ref = IdentityRef.parse(args.identity)
-    ctx = Context(args)
+    ctx = RegistryCommand(args)
     entry = current(ctx.clients.dynamodb(), ctx.table, ctx.account, ref)
     if entry is None:
         raise DriftlineError(f"{ref} is not in the registry of account {ctx.account}")
@@ -178,7 +181,7 @@ def _status_change(args: argparse.Namespace, out: TextIO, revoke: bool) -> int:
     new = RegistryEntry.model_validate(new.model_dump())
     ctx.log().put_one(
         ctx.account,
-        Change(
+        RegistryWrite(
             action="put",
             ref=ref,
             entry=new,
@@ -192,7 +195,7 @@ def _status_change(args: argparse.Namespace, out: TextIO, revoke: bool) -> int:
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     ref = IdentityRef.parse(args.identity)
-    ctx = Context(args)
+    ctx = RegistryCommand(args)
     entry = current(ctx.clients.dynamodb(), ctx.table, ctx.account, ref)
     if entry is None:
         raise DriftlineError(f"{ref} is not in the registry of account {ctx.account}")
@@ -202,7 +205,7 @@ def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     ref = IdentityRef.parse(args.identity)
-    ctx = Context(args)
+    ctx = RegistryCommand(args)
     records = RegistryLog(ctx.clients.dynamodb(), ctx.table, actor="-").history(ctx.account, ref)
     if not records:
         out.write(f"{ref}: no recorded changes\n")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from driftline.adapters.registry import to_item
-from driftline.adapters.registry_log import Change, RegistryLog
+from driftline.adapters.registry_log import RegistryLog, RegistryWrite
 from driftline.domain.errors import IamReadError
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerState
@@ -424,7 +424,7 @@ def test_a_cli_revocation_and_its_change_log_item_are_processed_without_rejectio
     revoked = RegistryEntry.model_validate(
         {**entry.model_dump(), "status": "revoked", "revoked_at": datetime.now(UTC) - timedelta(minutes=3)}
     )
-    log.put_one(ACCOUNT, Change(action="put", ref=entry.ref, entry=revoked, expected_version=entry.version))
+    log.put_one(ACCOUNT, RegistryWrite(action="put", ref=entry.ref, entry=revoked, expected_version=entry.version))
     stored = sandbox.registry.get(ACCOUNT, entry.ref)
     (history_item,) = sandbox.dynamodb.query(
         TableName=REGISTRY_TABLE,

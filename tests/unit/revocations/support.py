@@ -13,7 +13,7 @@ from driftline.domain.errors import VersionConflict
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import ActionLog, Enforcement, LedgerRecord, advance, open_record
 from driftline.domain.registry import RegistryEntry
-from driftline.revocations import Change, iso
+from driftline.revocations import RecordEdit, iso
 
 ACCOUNT = "123456789012"
 GOVERNANCE = "arn:aws:iam::123456789012:role/identity-governance"
@@ -149,7 +149,7 @@ class MemoryLedger:
         wanted = None if identities is None else set(identities)
         return [r for (a, i, _), r in sorted(self.items.items()) if a == account_id and (wanted is None or i in wanted)]
 
-    def update(self, account_id: str, identity: str, requested_at_iso: str, change: Change) -> LedgerRecord | None:
+    def update(self, account_id: str, identity: str, requested_at_iso: str, change: RecordEdit) -> LedgerRecord | None:
         self.updates += 1
         current = self.items.get((account_id, identity, requested_at_iso))
         new = change(current)

@@ -12,7 +12,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 
 from driftline.adapters.registry import to_item
-from driftline.adapters.registry_log import Change, RegistryLog
+from driftline.adapters.registry_log import RegistryLog, RegistryWrite
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry, Status
 from driftline.registry_changes import BadRegistryImage, classify
@@ -273,7 +273,7 @@ def test_change_log_history_items_are_not_entries() -> None:
     RejectedRegistryRecords."""
     # Given the history item of a change to dave, exactly as the change log writes it
     log = RegistryLog(cast("Any", None), "driftline-registry", actor=GOVERNANCE)
-    put = Change(action="put", ref=ENTRY.ref, entry=ENTRY, expected_version=ENTRY.version)
+    put = RegistryWrite(action="put", ref=ENTRY.ref, entry=ENTRY, expected_version=ENTRY.version)
     now = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
     item = log._prepare("123456789012", put, now).history
     assert item["pk"] == {"S": "123456789012#history"} and item["sk"]["S"].startswith("user#dave#")
