@@ -20,8 +20,8 @@ from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.ledger import ActionLog, LedgerRecord, log_action
 from driftline.domain.observed import Inventory
 from driftline.domain.registry import RegistryEntry
+from driftline.domain.times import iso
 from driftline.ports import Enforcer, Ledger, Restorer
-from driftline.revocations import iso
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ whole-account evaluation also cancels open records whose registry entry is no lo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +19,7 @@ from driftline.domain.errors import LedgerItemUnreadable
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord, LedgerState, advance, cancel, open_record
 from driftline.domain.registry import RegistryEntry
+from driftline.domain.times import iso
 from driftline.ports import Ledger, RecordEdit
 
 Scope = Literal["account", "identities"]
@@ -45,11 +46,6 @@ class LedgerSummary(BaseModel):
     @property
     def enforced_now(self) -> list[LedgerRecord]:
         return [r for r in self.changed if r.state is LedgerState.ENFORCED]
-
-
-def iso(value: datetime) -> str:
-    """The fixed-width UTC text used in ledger keys."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 Settle = Callable[[LedgerRecord], LedgerRecord | None]

@@ -122,10 +122,11 @@ def _ledger_emf(*, whole_account: bool) -> dict[str, Any]:
     from driftline.domain.identity import IdentityRef
     from driftline.domain.ledger import advance, open_record
     from driftline.domain.registry import RegistryEntry
+    from driftline.domain.times import iso
     from driftline.handlers import report
     from driftline.observability import metrics
     from driftline.ports import PublishReport
-    from driftline.revocations import iso, sync_ledger
+    from driftline.revocations import sync_ledger
     from driftline.service import Evaluation
 
     revoked_at = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)

@@ -12,24 +12,21 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from driftline.adapters.dynamo import condition_failed, query_all
 from driftline.domain.errors import StateStoreError
 from driftline.domain.identity import IdentityRef
+from driftline.domain.times import iso
 from driftline.findings.plan import FindingState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ARCHIVED_TTL = timedelta(days=90)
-
-
-def _iso(value: datetime) -> str:
-    """Fixed-width UTC text, so the conditional write's string comparison orders times correctly."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _pk(account_id: str, region: str) -> str:
@@ -44,8 +41,8 @@ def _to_item(account_id: str, region: str, state: FindingState) -> dict[str, Any
         "identity": {"S": state.identity},
         "drift_type": {"S": state.drift_type},
         "digest": {"S": state.digest},
-        "created_at": {"S": _iso(state.created_at)},
-        "updated_at": {"S": _iso(state.updated_at)},
+        "created_at": {"S": iso(state.created_at)},
+        "updated_at": {"S": iso(state.updated_at)},
         "record_state": {"S": state.record_state},
         "finding": {"B": zlib.compress(json.dumps(state.finding, sort_keys=True).encode())},
     }
@@ -101,12 +98,7 @@ class DynamoFindingStates:
             "ConsistentRead": True,
         }
         try:
-            while True:
-                page = self._db.query(**kwargs)
-                yield from page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    return
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            yield from query_all(self._db, **kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise StateStoreError(f"reading finding states from {self._table} failed: {exc}") from exc
 
@@ -117,10 +109,10 @@ class DynamoFindingStates:
                 TableName=self._table,
                 Item=_to_item(account_id, region, state),
                 ConditionExpression="attribute_not_exists(sk) OR updated_at < :new",
-                ExpressionAttributeValues={":new": {"S": _iso(state.updated_at)}},
+                ExpressionAttributeValues={":new": {"S": iso(state.updated_at)}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise StateStoreError(f"writing finding state {state.finding_id} failed: {exc}") from exc
         except BotoCoreError as exc:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from driftline.adapters.dynamo import query_all
 from driftline.adapters.dynamo_batch import MAX_ROUNDS, write_all
 from driftline.domain.errors import StateStoreError
 from driftline.domain.observed import OtherCredential
@@ -40,19 +41,15 @@ class DynamoKeyCache:
         return f"keyset#{account_id}"
 
     def _items(self, pk: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
-        }
         try:
-            while True:
-                page = self._db.query(**kwargs)
-                items += page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    return items
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            return list(
+                query_all(
+                    self._db,
+                    TableName=self._table,
+                    KeyConditionExpression="pk = :pk",
+                    ExpressionAttributeValues={":pk": {"S": pk}},
+                )
+            )
         except (ClientError, BotoCoreError) as exc:
             raise StateStoreError(f"loading the key cache from {self._table} failed: {exc}") from exc
 

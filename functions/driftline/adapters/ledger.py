@@ -7,14 +7,15 @@ the same record never lose an update: the loser reads again and re-applies its c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from driftline.adapters.dynamo import condition_failed, query_all
 from driftline.domain.errors import LedgerItemUnreadable, StateStoreError, VersionConflict
 from driftline.domain.ledger import LedgerRecord, bounded
+from driftline.domain.times import iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -24,10 +25,6 @@ MAX_ATTEMPTS = 6
 
 def record_key(account_id: str, identity: str, requested_at_iso: str) -> dict[str, Any]:
     return {"pk": {"S": f"ledger#{account_id}"}, "sk": {"S": f"{identity}#{requested_at_iso}"}}
-
-
-def _iso(record: LedgerRecord) -> str:
-    return record.requested_at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _record(item: dict[str, Any]) -> LedgerRecord:
@@ -58,16 +55,11 @@ class DynamoLedger:
             "ConsistentRead": True,
         }
         try:
-            while True:
-                page = self._db.query(**kwargs)
-                for item in page.get("Items", []):
-                    try:
-                        yield _record(item)
-                    except LedgerItemUnreadable as exc:
-                        self.problems.append(str(exc))
-                if "LastEvaluatedKey" not in page:
-                    return
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            for item in query_all(self._db, **kwargs):
+                try:
+                    yield _record(item)
+                except LedgerItemUnreadable as exc:
+                    self.problems.append(str(exc))
         except (ClientError, BotoCoreError) as exc:
             raise StateStoreError(f"reading the revocation ledger from {self._table} failed: {exc}") from exc
 
@@ -93,7 +85,7 @@ class DynamoLedger:
     def put(self, record: LedgerRecord, expected_version: int | None) -> LedgerRecord:
         """Store ``record`` as the next version; VersionConflict when the stored version is not the one read."""
         stored = bounded(record).model_copy(update={"version": 1 if expected_version is None else expected_version + 1})
-        item = record_key(record.account_id, record.identity, _iso(record)) | {
+        item = record_key(record.account_id, record.identity, iso(record.requested_at)) | {
             "state": {"S": stored.state.value},
             "version": {"N": str(stored.version)},
             "record": {"S": stored.model_dump_json()},
@@ -110,7 +102,7 @@ class DynamoLedger:
         try:
             self._db.put_item(TableName=self._table, Item=item, **condition)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise VersionConflict(f"ledger record {record.identity} changed concurrently") from exc
             raise StateStoreError(f"writing ledger record {record.identity} failed: {exc}") from exc
         except BotoCoreError as exc:

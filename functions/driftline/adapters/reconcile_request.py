@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from driftline.adapters.dynamo import condition_failed
 from driftline.domain.errors import StateStoreError
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class LambdaReconcileRequests:
                 ExpressionAttributeValues={":cutoff": {"S": (now - COALESCE).isoformat()}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False  # a request within the window covers this one
             raise StateStoreError(f"recording the reconcile request failed: {exc}") from exc
         except BotoCoreError as exc:

@@ -15,6 +15,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from driftline.adapters.dynamo import condition_failed, query_all
 from driftline.adapters.dynamo_batch import get_all
 from driftline.domain.errors import RegistryError, VersionConflict
 from driftline.domain.identity import IdentityRef
@@ -111,18 +112,13 @@ class DynamoRegistry:
             "ConsistentRead": True,
         }
         try:
-            while True:
-                page = self._db.query(**kwargs)
-                for item in page.get("Items", []):
-                    try:
-                        entries.append(from_item(item))
-                    except (ValidationError, ValueError, TypeError, KeyError) as exc:
-                        sort_key = _sort_key(item)
-                        problems.append(f"registry item {sort_key}: {_first_error(exc)}")
-                        unreadable.update(_ref_of(sort_key))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            for item in query_all(self._db, **kwargs):
+                try:
+                    entries.append(from_item(item))
+                except (ValidationError, ValueError, TypeError, KeyError) as exc:
+                    sort_key = _sort_key(item)
+                    problems.append(f"registry item {sort_key}: {_first_error(exc)}")
+                    unreadable.update(_ref_of(sort_key))
         except (ClientError, BotoCoreError) as exc:
             raise RegistryError(f"reading registry table {self.table_name} failed: {_describe(exc)}") from exc
         return RegistryLoad(
@@ -183,7 +179,7 @@ class RegistryWriter:
         try:
             self._db.put_item(TableName=self.table_name, Item=to_item(account_id, stored), **condition)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 raise VersionConflict(
                     f"{entry.ref} changed since version {expected_version} was read; read it again and retry"
                 ) from exc

@@ -31,12 +31,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
+from driftline.adapters.dynamo import condition_failed, query_all
 from driftline.adapters.dynamo_batch import MAX_ROUNDS, get_all, write_all
 from driftline.adapters.dynamo_size import MAX_ITEM_BYTES, item_size
 from driftline.adapters.registry import from_item, to_item
 from driftline.domain.errors import RegistryError, VersionConflict
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
+from driftline.domain.times import iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -87,7 +89,7 @@ def _history_pk(account_id: str) -> str:
 
 def history_sort_key(key: str, at: datetime, version: int) -> str:
     """The history item's sort key: ``<identity key>#<time, microseconds>#<version>``."""
-    return f"{key}#{at.astimezone(UTC).isoformat(timespec='microseconds')}#{version}"
+    return f"{key}#{iso(at)}#{version}"
 
 
 def _history_item(account_id: str, key: str, record: HistoryRecord) -> dict[str, Any]:
@@ -158,7 +160,7 @@ class RegistryLog:
                 key = {"pk": {"S": account_id}, "sk": {"S": change.ref.key}}
                 self._db.delete_item(TableName=self._table, Key=key, **condition)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise RegistryError(f"writing {change.ref} failed: {exc}") from exc
         except BotoCoreError as exc:
@@ -286,18 +288,14 @@ class RegistryLog:
         return _history_item(account_id, entry.ref.key, record)
 
     def history(self, account_id: str, ref: IdentityRef) -> list[HistoryRecord]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :ref)",
-            "ExpressionAttributeValues": {":pk": {"S": _history_pk(account_id)}, ":ref": {"S": f"{ref.key}#"}},
-        }
-        records: list[HistoryRecord] = []
-        while True:
-            page = self._db.query(**kwargs)
-            records.extend(HistoryRecord.model_validate_json(i["record"]["S"]) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return sorted(records, key=lambda r: (r.at, r.version))
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_all(
+            self._db,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :ref)",
+            ExpressionAttributeValues={":pk": {"S": _history_pk(account_id)}, ":ref": {"S": f"{ref.key}#"}},
+        )
+        records = [HistoryRecord.model_validate_json(i["record"]["S"]) for i in items]
+        return sorted(records, key=lambda r: (r.at, r.version))
 
 
 def current(dynamodb: DynamoDBClient, table: str, account_id: str, ref: IdentityRef) -> RegistryEntry | None:

@@ -46,3 +46,9 @@ def _count(value: Any) -> Any:
 
 
 Count = Annotated[int, BeforeValidator(_count)]
+
+
+def iso(value: datetime) -> str:
+    """The fixed-width UTC text (microseconds) that storage keys and compared timestamps use: one spelling per
+    instant, so text order is time order and equal instants are equal keys."""
+    return value.astimezone(UTC).isoformat(timespec="microseconds")

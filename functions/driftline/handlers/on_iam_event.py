@@ -32,13 +32,13 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import Attempt, LedgerRecord, log_attempt, open_record
 from driftline.domain.observed import ALL_FACETS
 from driftline.domain.registry import RegistryEntry
+from driftline.domain.times import iso
 from driftline.event_changes import attempted, credential_changes
 from driftline.event_triage import Triage, triage
 from driftline.handlers.report import record
 from driftline.handlers.wiring import ContainerClients, Wiring, account_of, remaining_seconds, wire
 from driftline.observability import logger, metrics
 from driftline.registry_memo import RegistryMemo
-from driftline.revocations import iso
 from driftline.service import evaluate_identities
 
 # EventBridge retries delivery for up to 24 h (AWS-FACTS section 1): remember processed events as long.

@@ -19,11 +19,11 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftline.domain.ledger import LedgerRecord, cancel, open_record
+from driftline.domain.times import iso
 from driftline.handlers.report import record as report
 from driftline.handlers.wiring import ContainerClients, Wiring, account_of, remaining_seconds, wire
 from driftline.observability import logger, metrics
 from driftline.registry_changes import BadRegistryImage, RegistryChange, classify
-from driftline.revocations import iso
 from driftline.service import Evaluation, evaluate_identities
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

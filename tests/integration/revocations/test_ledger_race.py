@@ -24,7 +24,7 @@ from driftline.domain.drift import RevocationCheck, RevocationState
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import ActionLog, LedgerRecord, LedgerState, advance, log_action, open_record
 from driftline.domain.registry import RegistryEntry
-from driftline.revocations import iso
+from driftline.domain.times import iso
 from tests.integration.revocations.support import ledger_of, transitions
 from tests.integration.support import ACCOUNT, Sandbox
 

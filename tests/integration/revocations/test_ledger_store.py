@@ -11,7 +11,7 @@ from driftline.domain.drift import RevocationCheck, RevocationState
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord, advance, cancel, open_record
 from driftline.domain.registry import RegistryEntry
-from driftline.revocations import iso
+from driftline.domain.times import iso
 from tests.integration.revocations.support import ledger_of
 from tests.integration.support import ACCOUNT, STATE_TABLE, Sandbox
 

@@ -13,7 +13,8 @@ from driftline.domain.errors import VersionConflict
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import ActionLog, Enforcement, LedgerRecord, advance, open_record
 from driftline.domain.registry import RegistryEntry
-from driftline.revocations import RecordEdit, iso
+from driftline.domain.times import iso
+from driftline.ports import RecordEdit
 
 ACCOUNT = "123456789012"
 GOVERNANCE = "arn:aws:iam::123456789012:role/identity-governance"

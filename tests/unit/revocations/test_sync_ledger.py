@@ -10,7 +10,8 @@ from driftline.domain.drift import Comparison, RevocationCheck
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord, LedgerState
 from driftline.domain.registry import RegistryEntry
-from driftline.revocations import LedgerSummary, iso, sync_ledger
+from driftline.domain.times import iso
+from driftline.revocations import LedgerSummary, sync_ledger
 from tests.unit.revocations.support import (
     ACCOUNT,
     ENFORCED,
