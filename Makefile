@@ -12,7 +12,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: install test lint typecheck test-unit test-integration test-infra demo bench synth clean
+.PHONY: install test test-fast lint typecheck test-unit test-integration test-infra demo bench synth clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test-infra: $(STAMP)
 ## The whole gate: lint, types, then every test tier.
 test: lint typecheck
 	$(BIN)/pytest
+
+## The inner loop: everything but the slow smoke, fuzz and large-size tests (make test runs those too).
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
 
 ## The main job on an embedded AWS account (a moto server on loopback).
 demo: $(STAMP)

@@ -18,6 +18,8 @@ from benchmarks import run as reconcile_bench
 from driftline.settings import get_settings
 from tests.cli.conftest import reset_moto
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def _isolated() -> Iterator[None]:

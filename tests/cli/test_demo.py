@@ -24,6 +24,8 @@ from driftline.cli.main import main
 from driftline.domain.drift import DriftType
 from tests.cli.conftest import RunCli, reset_moto
 
+pytestmark = pytest.mark.slow
+
 
 @dataclass(frozen=True)
 class DemoRun:

@@ -268,6 +268,7 @@ def test_a_concurrent_change_during_import_is_a_conflict_not_a_lost_update(
     assert [r.version for r in registry.history("user#alice")] == []
 
 
+@pytest.mark.slow
 def test_a_thousand_entries_import_and_reimport(registry: Registry, cli: Cli, tmp_path: Path) -> None:
     """A 1,000-entry file (600 users with a policy, 200 roles, 200 access keys): import prints '1000 added, ...' and
     'wrote 1000 change(s)', the table then holds 1,000 entries at version 1 and 1,000 change-log items; the re-import

@@ -63,6 +63,7 @@ def test_new_entries_created_meanwhile_by_another_import_are_conflicts(
     assert_every_entry_has_its_record(registry)
 
 
+@pytest.mark.slow
 def test_two_import_processes_at_once_lose_no_write(registry: Registry, tmp_path: Path) -> None:
     """Two ``driftline registry import`` processes start together against one moto server, each with the same 300
     users under its own owner. Whatever the interleaving: each exits 0 or 3; the changes they report written add up

@@ -20,7 +20,7 @@ from tests.integration.support import ago, policy_arn
 
 EXAMPLES = 300
 
-pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")]
 
 
 @pytest.fixture

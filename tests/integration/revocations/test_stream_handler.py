@@ -470,6 +470,7 @@ def test_a_valid_revocation_over_a_malformed_item_opens_its_record(stream_env: S
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics:UserWarning")
+@pytest.mark.slow
 def test_malformed_stream_records_are_rejected_never_retried(stream_env: Sandbox, capsys: Any) -> None:
     """Two hundred mutated registry stream records (wrong types at every level, unknown attribute types, edge times,
     lone surrogates), each in a batch with a valid sequence number: the handler never raises, and no malformed record

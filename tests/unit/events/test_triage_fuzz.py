@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from driftline.event_triage import Triage, triage
 from driftline.events import ENFORCING_EVENT_NAMES, EVENT_RULES
 from tests.events import fuzz
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = 10_000
 

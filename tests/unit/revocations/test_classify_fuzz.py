@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from driftline.registry_changes import BadRegistryImage, RegistryChange, classify
 from tests.events import fuzz
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = 5_000
 
