@@ -20,7 +20,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from driftline.events import DETAIL_TYPE, ENFORCING_EVENT_NAMES, EVENT_RULES
+from driftline.triggers.cloudtrail import DETAIL_TYPE, ENFORCING_EVENT_NAMES, EVENT_RULES
 from stacks.config import DriftlineConfig
 from stacks.constants import (
     ENV_RECONCILE_FUNCTION,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from driftline.events import ENFORCING_EVENT_NAMES, EVENT_RULES
+from driftline.triggers.cloudtrail import ENFORCING_EVENT_NAMES, EVENT_RULES
 from tests.infrastructure.helpers import as_list, join, of_type, only, references
 from tests.infrastructure.synth import Synthesized
 

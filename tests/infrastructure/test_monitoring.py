@@ -125,9 +125,9 @@ def _ledger_emf(*, whole_account: bool) -> dict[str, Any]:
     from driftline.domain.times import iso
     from driftline.handlers import report
     from driftline.observability import metrics
-    from driftline.ports import PublishReport
-    from driftline.revocations import sync_ledger
-    from driftline.service import Evaluation
+    from driftline.service.ledger_sync import sync_ledger
+    from driftline.service.pipeline import Evaluation
+    from driftline.service.ports import PublishReport
 
     revoked_at = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
     now = revoked_at + timedelta(hours=3)

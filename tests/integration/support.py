@@ -18,8 +18,8 @@ from driftline.domain.enforcement import DENY_POLICY_NAME, DENY_POLICY_PATH, den
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
-from driftline.ports import KeyCache, NullSink
-from driftline.service import Evaluation, evaluate_identities, reconcile
+from driftline.service.pipeline import Evaluation, evaluate_identities, reconcile
+from driftline.service.ports import KeyCache, NullSink
 
 ACCOUNT = DEFAULT_ACCOUNT
 REGISTRY_TABLE = "driftline-registry"

@@ -19,7 +19,7 @@ from driftline.adapters.iam_identity import IdentityReads
 from driftline.adapters.iam_parse import ReportRow
 from driftline.cli.sandbox import set_key
 from driftline.domain.drift import DriftType, RevocationState
-from driftline.ports import KeyCache, MemoryKeyCache
+from driftline.service.ports import KeyCache, MemoryKeyCache
 from tests.integration.support import ACCOUNT, STATE_TABLE, RequestLog, Sandbox, ago, found, the_drift
 
 CacheFactory = Callable[[], KeyCache]

@@ -13,7 +13,7 @@ import pytest
 
 from driftline.cli.sandbox import backdate_user, set_key, set_password_used, set_role
 from driftline.domain.drift import DriftType, RevocationCheck, RevocationState, Severity
-from driftline.service import Evaluation
+from driftline.service.pipeline import Evaluation
 from tests.integration.support import Sandbox, ago, found, policy_arn, revoke_sessions_document, the_drift
 
 

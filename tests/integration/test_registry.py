@@ -16,7 +16,7 @@ from driftline.adapters.key_cache import MAX_ROUNDS, DynamoKeyCache
 from driftline.adapters.registry import MAX_BATCH_ROUNDS, DynamoRegistry, to_item
 from driftline.domain.errors import RegistryError, StateStoreError, VersionConflict
 from driftline.domain.registry import RegistryEntry
-from driftline.ports import KnownKey
+from driftline.service.ports import KnownKey
 from tests.integration.support import ACCOUNT, GOVERNANCE, REGISTRY_TABLE, STATE_TABLE, Sandbox, ago, found
 
 WHEN = datetime(2026, 11, 1, tzinfo=UTC)

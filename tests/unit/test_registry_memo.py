@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from driftline.cli.file_registry import FileRegistry
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.registry import RegistryEntry, RegistrySnapshot
-from driftline.registry_memo import RegistryMemo
+from driftline.service.registry_memo import RegistryMemo
 
 ACCOUNT, OTHER = "123456789012", "210987654321"
 

@@ -43,7 +43,7 @@ from driftline.domain.observed import (
     ObservedRole,
     ObservedUser,
 )
-from driftline.ports import KeyCache, KnownKey, KnownOthers, NoKeyCache
+from driftline.service.ports import KeyCache, KnownKey, KnownOthers, NoKeyCache
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient

@@ -18,7 +18,7 @@ from driftline.adapters.dynamo import query_all
 from driftline.adapters.dynamo_batch import MAX_ROUNDS, write_all
 from driftline.domain.errors import StateStoreError
 from driftline.domain.observed import OtherCredential
-from driftline.ports import KnownKey, KnownOthers
+from driftline.service.ports import KnownKey, KnownOthers
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from driftline.domain.drift import Severity
-from driftline.service import Evaluation
+from driftline.service.pipeline import Evaluation
 
 STYLE = {
     Severity.CRITICAL: "bold white on red",

@@ -22,7 +22,7 @@ from driftline.adapters.restorer import Boto3Restorer
 from driftline.cli.account import caller_account
 from driftline.domain.errors import DriftlineError
 from driftline.domain.identity import IdentityRef
-from driftline.enforcement import restore_access
+from driftline.service.enforcement import restore_access
 
 EXIT_OK, EXIT_ERROR = 0, 3
 

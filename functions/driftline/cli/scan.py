@@ -25,11 +25,11 @@ from driftline.domain.enforcement import Protections, caller_ref, deny_policy_ar
 from driftline.domain.errors import DriftlineError
 from driftline.domain.registry import RegistrySnapshot
 from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS, CompareSettings, Exclusions
-from driftline.enforcement import EnforcementSettings
 from driftline.findings.asff import Place
 from driftline.findings.sink import SecurityHubSink
-from driftline.ports import DriftSink, KeyCache, NoKeyCache, NullSink, RegistryReader
-from driftline.service import Evaluation, reconcile
+from driftline.service.enforcement import EnforcementSettings
+from driftline.service.pipeline import Evaluation, reconcile
+from driftline.service.ports import DriftSink, KeyCache, NoKeyCache, NullSink, RegistryReader
 
 EXIT_CLEAN = 0
 EXIT_DRIFT = 1

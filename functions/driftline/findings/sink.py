@@ -16,7 +16,7 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.observed import Inventory
 from driftline.findings.asff import Place
 from driftline.findings.plan import plan
-from driftline.ports import PublishReport
+from driftline.service.ports import PublishReport
 
 
 class SecurityHubSink:

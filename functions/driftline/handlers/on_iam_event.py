@@ -26,20 +26,20 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from driftline import events
 from driftline.adapters.aws import Clients
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import Attempt, LedgerRecord, log_attempt, open_record
 from driftline.domain.observed import ALL_FACETS
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.times import iso
-from driftline.event_changes import attempted, credential_changes
-from driftline.event_triage import Triage, triage
 from driftline.handlers.report import record
 from driftline.handlers.wiring import ContainerClients, Wiring, account_of, remaining_seconds, wire
 from driftline.observability import logger, metrics
-from driftline.registry_memo import RegistryMemo
-from driftline.service import evaluate_identities
+from driftline.service.pipeline import evaluate_identities
+from driftline.service.registry_memo import RegistryMemo
+from driftline.triggers import cloudtrail as events
+from driftline.triggers.event_changes import attempted, credential_changes
+from driftline.triggers.triage import Triage, triage
 
 # EventBridge retries delivery for up to 24 h (AWS-FACTS section 1): remember processed events as long.
 IDEMPOTENCY_SECONDS = 24 * 3600

@@ -23,8 +23,8 @@ from driftline.domain.times import iso
 from driftline.handlers.report import record as report
 from driftline.handlers.wiring import ContainerClients, Wiring, account_of, remaining_seconds, wire
 from driftline.observability import logger, metrics
-from driftline.registry_changes import BadRegistryImage, RegistryChange, classify
-from driftline.service import Evaluation, evaluate_identities
+from driftline.service.pipeline import Evaluation, evaluate_identities
+from driftline.triggers.registry_stream import BadRegistryImage, RegistryChange, classify
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 

@@ -12,7 +12,7 @@ from driftline.domain.errors import DriftlineError
 from driftline.handlers.report import record
 from driftline.handlers.wiring import ContainerClients, Wiring, account_of, remaining_seconds, wire
 from driftline.observability import logger, metrics
-from driftline.service import Evaluation, reconcile
+from driftline.service.pipeline import Evaluation, reconcile
 
 __all__ = ["account_of", "handler", "record", "run"]
 

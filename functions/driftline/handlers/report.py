@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from driftline.domain.ledger import just_enforced
 from driftline.observability import logger, metrics
-from driftline.service import Evaluation
+from driftline.service.pipeline import Evaluation
 
 
 def _counted(name: str, dimension: str, counts: dict[str, int]) -> None:

@@ -19,10 +19,10 @@ from driftline.adapters.registry import DynamoRegistry
 from driftline.adapters.securityhub import SecurityHubImporter
 from driftline.domain.enforcement import Protections, deny_policy_arn
 from driftline.domain.settings import CompareSettings
-from driftline.enforcement import EnforcementSettings
 from driftline.findings.asff import Place
 from driftline.findings.sink import SecurityHubSink
-from driftline.ports import DriftSink, NullSink, ReconcileRequests
+from driftline.service.enforcement import EnforcementSettings
+from driftline.service.ports import DriftSink, NullSink, ReconcileRequests
 from driftline.settings import RuntimeSettings, get_settings
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from driftline.events import EVENT_RULES
+from driftline.triggers.cloudtrail import EVENT_RULES
 from tests.integration.events.conftest import EventAccount
 from tests.integration.support import READ_ONLY, TRUST, ago, policy_arn
 

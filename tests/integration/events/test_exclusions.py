@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from driftline.ports import NullSink
-from driftline.service import reconcile
+from driftline.service.pipeline import reconcile
+from driftline.service.ports import NullSink
 from driftline.settings import get_settings
 from tests.integration.events.conftest import EventAccount
 from tests.integration.support import ACCOUNT, TRUST, policy_arn

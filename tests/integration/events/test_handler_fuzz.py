@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from driftline.domain.identity import Kind
-from driftline.event_triage import Triage, triage
+from driftline.triggers.triage import Triage, triage
 from tests.events import fuzz
 from tests.integration.events.conftest import EventAccount
 from tests.integration.support import ago, policy_arn

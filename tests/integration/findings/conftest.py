@@ -17,8 +17,8 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.settings import CompareSettings
 from driftline.findings.plan import FindingState
 from driftline.findings.sink import SecurityHubSink
-from driftline.ports import DriftSink
-from driftline.service import Evaluation, evaluate_identities, reconcile
+from driftline.service.pipeline import Evaluation, evaluate_identities, reconcile
+from driftline.service.ports import DriftSink
 from tests.integration.findings.helpers import PLACE, FakeClock
 from tests.integration.support import ACCOUNT, STATE_TABLE, Sandbox, no_sleep
 

@@ -18,7 +18,7 @@ from driftline.domain.identity import IdentityRef, Kind
 from driftline.findings.asff import finding_id
 from driftline.findings.plan import REFRESH_AFTER
 from driftline.handlers.wiring import wire
-from driftline.ports import NullSink
+from driftline.service.ports import NullSink
 from driftline.settings import get_settings
 from tests.integration.findings.conftest import Publisher
 from tests.integration.findings.helpers import PLACE

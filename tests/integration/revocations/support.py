@@ -14,11 +14,11 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord
 from driftline.domain.registry import RegistryEntry, Status
 from driftline.domain.settings import CompareSettings
-from driftline.enforcement import EnforcementSettings
 from driftline.findings.asff import Place
 from driftline.findings.sink import SecurityHubSink
-from driftline.ports import DriftSink, NullSink
-from driftline.service import Evaluation, reconcile
+from driftline.service.enforcement import EnforcementSettings
+from driftline.service.pipeline import Evaluation, reconcile
+from driftline.service.ports import DriftSink, NullSink
 from tests.integration.support import ACCOUNT, STATE_TABLE, Sandbox, no_sleep
 
 

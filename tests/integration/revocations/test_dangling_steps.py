@@ -12,7 +12,7 @@ from driftline.adapters.enforcer import Boto3Enforcer
 from driftline.domain.dangling import NOT_DONE, STALE_AFTER
 from driftline.domain.enforcement import Action
 from driftline.domain.ledger import LedgerState
-from driftline.enforcement import EnforcementSettings, steps_to_undo
+from driftline.service.enforcement import EnforcementSettings, steps_to_undo
 from tests.fault_injection import Killed
 from tests.integration.revocations.support import records, revoke, run_reconcile
 from tests.integration.revocations.test_enforcement import NOW, REVOKED_AT, enforcing, key_status, protections, steps

@@ -20,8 +20,8 @@ from driftline.adapters.restorer import Boto3Restorer
 from driftline.domain.enforcement import ALREADY_ATTACHED, Action, Protections, Step, deny_policy_arn
 from driftline.domain.errors import EnforcementError, PolicyQuotaFull
 from driftline.domain.ledger import LedgerState
-from driftline.enforcement import EnforcementSettings, restore_access
 from driftline.handlers import on_schedule
+from driftline.service.enforcement import EnforcementSettings, restore_access
 from tests.integration.revocations.support import lambda_context, ledger_of, records, revoke, run_reconcile
 from tests.integration.support import ACCOUNT, Sandbox
 

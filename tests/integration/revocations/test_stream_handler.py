@@ -19,7 +19,7 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerState
 from driftline.domain.registry import RegistryEntry
 from driftline.handlers import on_registry_change
-from driftline.service import Evaluation
+from driftline.service.pipeline import Evaluation
 from tests.integration.revocations.support import (
     hub_findings,
     lambda_context,
@@ -478,7 +478,7 @@ def test_malformed_stream_records_are_rejected_never_retried(stream_env: Sandbox
     counted."""
     import random
 
-    from driftline.registry_changes import BadRegistryImage, classify
+    from driftline.triggers.registry_stream import BadRegistryImage, classify
 
     rng = random.Random(13)
     rejected = 0

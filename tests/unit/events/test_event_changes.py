@@ -10,8 +10,8 @@ import pytest
 
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory, OtherCredential, SessionDeny
-from driftline.event_changes import attempted, credential_changes
-from driftline.events import CloudTrailDetail
+from driftline.triggers.cloudtrail import CloudTrailDetail
+from driftline.triggers.event_changes import attempted, credential_changes
 from tests.events import corpus
 from tests.unit.domain.builders import inactive, inventory, observed_key, observed_role, observed_user
 

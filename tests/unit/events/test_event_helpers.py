@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory, KeyStatus, ObservedKey, ObservedRole, ObservedUser
-from driftline.events import CloudTrailDetail, group_member_refs, mark_use, revoked_callers
+from driftline.triggers.cloudtrail import CloudTrailDetail, group_member_refs, mark_use, revoked_callers
 from tests.events import corpus
 
 KEY = "AKIAQ3EGUJ4XKTPVX7M2"

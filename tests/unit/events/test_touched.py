@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from driftline import events
 from driftline.domain.identity import IdentityRef, Kind
-from driftline.event_triage import triage
-from driftline.events import CloudTrailDetail, caller, caller_key, touched
+from driftline.triggers import cloudtrail as events
+from driftline.triggers.cloudtrail import CloudTrailDetail, caller, caller_key, touched
+from driftline.triggers.triage import triage
 from tests.events import corpus
 
 KEY = "AKIAQ3EGUJ4XKTPVX7M2"

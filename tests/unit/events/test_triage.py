@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from driftline.event_triage import MAX_EVENT_BYTES, triage
+from driftline.triggers.triage import MAX_EVENT_BYTES, triage
 from tests.events import corpus
 
 

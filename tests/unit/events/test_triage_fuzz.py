@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from driftline.event_triage import Triage, triage
-from driftline.events import ENFORCING_EVENT_NAMES, EVENT_RULES
+from driftline.triggers.cloudtrail import ENFORCING_EVENT_NAMES, EVENT_RULES
+from driftline.triggers.triage import Triage, triage
 from tests.events import fuzz
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import ActionLog, Enforcement, LedgerRecord, advance, open_record
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.times import iso
-from driftline.ports import RecordEdit
+from driftline.service.ports import RecordEdit
 
 ACCOUNT = "123456789012"
 GOVERNANCE = "arn:aws:iam::123456789012:role/identity-governance"

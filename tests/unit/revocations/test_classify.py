@@ -15,7 +15,7 @@ from driftline.adapters.registry import to_item
 from driftline.adapters.registry_log import RegistryLog, RegistryWrite
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry, Status
-from driftline.registry_changes import BadRegistryImage, classify
+from driftline.triggers.registry_stream import BadRegistryImage, classify
 from tests.unit.revocations.stream_events import EVENTS_DIR, load_event, load_record, stream_record
 
 GOVERNANCE = "arn:aws:iam::123456789012:role/identity-governance"

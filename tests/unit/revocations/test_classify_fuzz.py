@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from driftline.registry_changes import BadRegistryImage, RegistryChange, classify
+from driftline.triggers.registry_stream import BadRegistryImage, RegistryChange, classify
 from tests.events import fuzz
 
 pytestmark = pytest.mark.slow

@@ -14,9 +14,9 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
 from driftline.handlers import report
 from driftline.observability import metrics
-from driftline.ports import PublishReport
-from driftline.revocations import sync_ledger
-from driftline.service import Evaluation
+from driftline.service.ledger_sync import sync_ledger
+from driftline.service.pipeline import Evaluation
+from driftline.service.ports import PublishReport
 from tests.unit.revocations.support import (
     ACCOUNT,
     ENFORCED,

@@ -11,7 +11,7 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord, LedgerState
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.times import iso
-from driftline.revocations import LedgerSummary, sync_ledger
+from driftline.service.ledger_sync import LedgerSummary, sync_ledger
 from tests.unit.revocations.support import (
     ACCOUNT,
     ENFORCED,

@@ -22,7 +22,7 @@ from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory, ObservedPrincipal
 from driftline.domain.policy import session_deny
 from driftline.domain.revocation import PASSWORD, ROLE_SESSION, key_token
-from driftline.events import CloudTrailDetail, caller
+from driftline.triggers.cloudtrail import CloudTrailDetail, caller
 
 Effect = Literal["disable", "enable"]
 # (credential token, effect) an event proposes, before the re-read is asked to confirm it.

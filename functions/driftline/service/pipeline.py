@@ -21,9 +21,9 @@ from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
-from driftline.enforcement import EnforcementReport, EnforcementSettings, enforce
-from driftline.ports import DriftSink, IamReader, Ledger, PublishReport, RegistryReader
-from driftline.revocations import LedgerSummary, sync_ledger, with_attempts
+from driftline.service.enforcement import EnforcementReport, EnforcementSettings, enforce
+from driftline.service.ledger_sync import LedgerSummary, sync_ledger, with_attempts
+from driftline.service.ports import DriftSink, IamReader, Ledger, PublishReport, RegistryReader
 
 
 class Evaluation(BaseModel):

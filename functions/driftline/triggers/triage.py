@@ -12,7 +12,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from driftline.domain.text import valid_unicode
-from driftline.events import DETAIL_TYPE, ENFORCING_EVENT_NAMES, CloudTrailDetail, IamApiCall, Touched, touched
+from driftline.triggers.cloudtrail import (
+    DETAIL_TYPE,
+    ENFORCING_EVENT_NAMES,
+    CloudTrailDetail,
+    IamApiCall,
+    Touched,
+    touched,
+)
 
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit: anything larger did not come from EventBridge
 

@@ -21,7 +21,7 @@ from driftline.domain.ledger import ActionLog, LedgerRecord, log_action
 from driftline.domain.observed import Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.times import iso
-from driftline.ports import Enforcer, Ledger, Restorer
+from driftline.service.ports import Enforcer, Ledger, Restorer
 
 
 @dataclass(frozen=True)

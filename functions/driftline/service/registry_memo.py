@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.registry_load import RegistryLoad
-from driftline.ports import RegistryReader
+from driftline.service.ports import RegistryReader
 
 
 class RegistryMemo:

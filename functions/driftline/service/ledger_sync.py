@@ -20,7 +20,7 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord, LedgerState, advance, cancel, open_record
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.times import iso
-from driftline.ports import Ledger, RecordEdit
+from driftline.service.ports import Ledger, RecordEdit
 
 Scope = Literal["account", "identities"]
 
