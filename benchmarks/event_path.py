@@ -44,7 +44,7 @@ import boto3
 from benchmarks.seed import registry_items, seed
 from driftline.adapters.aws import Clients
 from driftline.cli.sandbox import DEFAULT_ACCOUNT, create_tables
-from driftline.handlers.wiring import ContainerClients
+from driftline.compose import ContainerClients
 from tests.events import corpus
 
 REGISTRY, STATE = "bench-registry", "bench-state"

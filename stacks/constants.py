@@ -113,7 +113,7 @@ SORT_KEY: Final = "sk"  # "kind#name" in the registry
 TTL_ATTRIBUTE: Final = "expiration"
 
 # --- IAM actions of the functions -------------------------------------------------------------------------------
-# What each handler calls is listed in handlers/wiring.py and the adapters: the reconcile reads the whole account
+# What each handler calls is listed in driftline/compose.py and the adapters: the reconcile reads the whole account
 # (GetAccountAuthorizationDetails, credential report) and then single users/roles; the event and registry-change
 # functions read single users/roles only; only the IAM event function resolves group members (GetGroup).
 # Account-wide reads: these actions support no resource-level permissions, so "*" is the only valid Resource.

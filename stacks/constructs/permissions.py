@@ -1,6 +1,6 @@
 """The IAM statements of the driftline functions, one builder per concern, each with a stable Sid.
 
-Every function gets exactly the statements its handler needs (see ``handlers/wiring.py`` and the adapters):
+Every function gets exactly the statements its handler needs (see ``driftline/compose.py`` and the adapters):
 
 - reconcile: account-wide IAM reads, user and role reads, registry read, state read/write, Security Hub import;
   in enforce mode also the enforcement policy (reversible IAM writes plus explicit denies on protected principals);

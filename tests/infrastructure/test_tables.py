@@ -93,12 +93,17 @@ def test_only_the_registry_has_a_stream(synthesized: Synthesized) -> None:
     assert list(streamed) == [synthesized.logical_id(synthesized.stack.registry.table)]
 
 
-def test_idempotency_records_fit_the_state_table() -> None:
-    # Given the IAM event handler's Powertools persistence layer, as the handler builds it
+def test_idempotency_records_fit_the_state_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the IAM event handler's Powertools persistence layer, as the composition root builds it
     from driftline.adapters.aws import Clients
-    from driftline.handlers.on_iam_event import _idempotency
+    from driftline.compose import compose
+    from driftline.settings import get_settings
 
-    store, _ = _idempotency(Clients(region="us-east-1"), "state")
+    monkeypatch.setenv("DRIFTLINE_REGISTRY_TABLE", "registry")
+    monkeypatch.setenv("DRIFTLINE_STATE_TABLE", "state")
+    get_settings.cache_clear()
+    store = compose("123456789012", Clients(region="us-east-1")).idempotency_store()
+    get_settings.cache_clear()
     # Then it keys records by pk/sk (the table's keys) and expires them through `expiration` (the table's TTL)
     assert (store.key_attr, store.sort_key_attr, store.expiry_attr) == ("pk", "sk", "expiration")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 
 from driftline.adapters.aws import Clients
-from driftline.handlers.wiring import ContainerClients
+from driftline.compose import ContainerClients
 
 
 def test_clients_are_built_once_and_the_call_count_restarts_per_invocation() -> None:

@@ -59,9 +59,8 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
         from driftline.adapters.aws import Clients
         from driftline.adapters.registry import RegistryWriter
         from driftline.cli.findings import list_findings
+        from driftline.compose import compose
         from driftline.findings.asff import Place
-        from driftline.handlers import on_schedule
-        from driftline.handlers.wiring import wire
         from driftline.settings import get_settings
 
         get_settings.cache_clear()
@@ -80,7 +79,7 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
             if step == "after-enforcement":  # someone finally deactivates dave's revoked key
                 setup.iam().update_access_key(UserName="dave", AccessKeyId=keys["dave"], Status="Inactive")
             clients = Clients()
-            result = on_schedule.run(wire(ACCOUNT, clients))
+            result = compose(ACCOUNT, clients).detector.reconcile()
             runs.append((step, result, clients.counter.snapshot()))
         place = Place(account_id=ACCOUNT, region=setup.region, partition=setup.partition)
         held = list_findings(setup, place, include_archived=True)

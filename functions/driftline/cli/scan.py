@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from driftline.adapters.aws import Clients
 from driftline.adapters.enforcer import Boto3Enforcer
-from driftline.adapters.finding_state import DynamoFindingStates
-from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.key_cache import DynamoKeyCache
 from driftline.adapters.ledger import DynamoLedger
 from driftline.adapters.registry import DynamoRegistry
-from driftline.adapters.securityhub import SecurityHubImporter
 from driftline.cli.account import BREAK_GLASS_PARAMETER, caller_account, deployment_break_glass
 from driftline.cli.file_registry import FileRegistry
 from driftline.cli.registry_file import load_registry_file
 from driftline.cli.render import print_json, print_table
+from driftline.compose import detector, security_hub_sink
 from driftline.domain.enforcement import Protections, caller_ref, deny_policy_arn
 from driftline.domain.errors import DriftlineError
 from driftline.domain.registry import RegistrySnapshot
 from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS, CompareSettings, Exclusions
-from driftline.findings.asff import Place
-from driftline.findings.sink import SecurityHubSink
 from driftline.service.enforcement import EnforcementSettings
-from driftline.service.pipeline import Evaluation, reconcile
+from driftline.service.pipeline import Evaluation
 from driftline.service.ports import DriftSink, KeyCache, NoKeyCache, NullSink, RegistryReader
 
 EXIT_CLEAN = 0
@@ -87,11 +83,7 @@ def _sink(args: argparse.Namespace, clients: Clients, account_id: str) -> DriftS
         return NullSink()
     if not args.state_table:
         raise DriftlineError("--publish needs --state-table: the detector remembers what it published there")
-    return SecurityHubSink(
-        SecurityHubImporter(clients.securityhub()),
-        DynamoFindingStates(clients.dynamodb(), args.state_table),
-        Place(account_id=account_id, region=clients.region, partition=clients.partition),
-    )
+    return security_hub_sink(clients, account_id, args.state_table)
 
 
 def add_enforce_arguments(parser: argparse.ArgumentParser) -> None:
@@ -150,16 +142,17 @@ def run_scan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
         clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
         account_id, caller = caller_account(clients, args.account_id)
         cache: KeyCache = DynamoKeyCache(clients.dynamodb(), args.state_table) if args.state_table else NoKeyCache()
-        evaluation = reconcile(
+        evaluation = detector(
             account_id,
-            iam=Boto3IamReader(clients.iam(), key_cache=cache, report_wait_seconds=args.report_wait),
+            clients,
             registry=_registry(args, clients, account_id, snapshot),
-            sink=_sink(args, clients, account_id),
             settings=settings,
-            now=datetime.now(UTC),
+            key_cache=cache,
             ledger=DynamoLedger(clients.dynamodb(), args.state_table) if args.state_table else None,
+            sink=_sink(args, clients, account_id),
             enforcement=_enforcement(args, clients, account_id, caller, err),
-        )
+            report_wait_seconds=args.report_wait,
+        ).reconcile()
     except DriftlineError as exc:
         err.write(f"driftline scan: error: {exc}\n")
         return EXIT_ERROR

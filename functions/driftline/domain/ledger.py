@@ -302,6 +302,21 @@ def log_attempt(record: LedgerRecord, attempt: Attempt) -> LedgerRecord | None:
     return record.model_copy(update={"attempts": (*record.attempts, attempt)})
 
 
+def ended_by(old: RegistryEntry | None, new: RegistryEntry | None) -> bool:
+    """Whether a registry change ends the revocation the old entry held: restored, deleted, or revoked again at
+    another time (which opens a record of its own)."""
+    if old is None or not old.is_revoked or old.revoked_at is None:
+        return False
+    return new is None or not new.is_revoked or new.revoked_at != old.revoked_at
+
+
+def opens(old: RegistryEntry | None, new: RegistryEntry | None) -> bool:
+    """Whether a registry change starts a revocation: the new entry is revoked at a time the old one was not."""
+    if new is None or not new.is_revoked or new.revoked_at is None:
+        return False
+    return old is None or not old.is_revoked or old.revoked_at != new.revoked_at
+
+
 def cancel(record: LedgerRecord, now: datetime, *, superseded_by: datetime | None = None) -> LedgerRecord | None:
     """The registry restored the identity before the revocation was enforced, or (``superseded_by``) an operator
     dated the revocation anew (``registry revoke --at``): that revocation has its own record, and this one stays,

@@ -106,18 +106,9 @@ def reconcile(
                 comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable)
                 settle = functools.partial(settle_dangling, inventory=inventory, now=now)
                 summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True, settle=settle)
-    comparison = with_attempts(comparison, summary)
-    report = sink.publish(comparison, inventory)
-    return Evaluation(
-        account_id=account_id,
-        comparison=comparison,
-        identities_observed=inventory.identity_count,
-        registry_entries=len(load.entries),
-        registry_problems=load.problems,
-        publish=report,
-        ledger=summary,
-        enforcement=enforced,
-    )
+    return _published(
+        account_id, comparison, inventory, sink, summary, entries=len(load.entries), problems=load.problems
+    ).model_copy(update={"enforcement": enforced})
 
 
 def merge(whole: Inventory, scoped: Inventory) -> Inventory:
@@ -165,15 +156,28 @@ def evaluate_identities(
     by_ref = {e.ref: e for e in entries}
     told = changes(inventory) if changes is not None else None
     summary = sync_ledger(ledger, account_id, comparison, by_ref, now, changes=told) if ledger else None
+    return _published(account_id, comparison, inventory, sink, summary, entries=len(entries), problems=[])
+
+
+def _published(
+    account_id: str,
+    comparison: Comparison,
+    inventory: Inventory,
+    sink: DriftSink,
+    summary: LedgerSummary | None,
+    *,
+    entries: int,
+    problems: list[str],
+) -> Evaluation:
+    """The tail every evaluation shares: refused enforcing calls into the findings, publish, the result."""
     comparison = with_attempts(comparison, summary)
-    report = sink.publish(comparison, inventory)
     return Evaluation(
         account_id=account_id,
         comparison=comparison,
         identities_observed=inventory.identity_count,
-        registry_entries=len(entries),
-        registry_problems=[],
-        publish=report,
+        registry_entries=entries,
+        registry_problems=problems,
+        publish=sink.publish(comparison, inventory),
         ledger=summary,
     )
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from driftline.adapters.registry import from_item
 from driftline.domain.identity import IdentityRef
+from driftline.domain.ledger import opens
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.text import valid_unicode
 
@@ -108,7 +109,7 @@ def classify(stream_record: Any) -> RegistryChange | None:
 def _kind_of_change(old: RegistryEntry | None, new: RegistryEntry | None, old_unreadable: bool) -> ChangeKind:
     if new is None:
         return "deleted"
-    if new.is_revoked and (old is None or not old.is_revoked or old.revoked_at != new.revoked_at):
+    if opens(old, new):
         return "revoked"
     if old is not None and old.is_revoked and not new.is_revoked:
         return "restored"

@@ -19,7 +19,9 @@ from driftline.adapters.aws import Clients
 from driftline.adapters.ledger import DynamoLedger
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerRecord
+from driftline.domain.scope import Scope
 from driftline.handlers import on_iam_event
+from driftline.service.detector import Detector
 from driftline.settings import get_settings
 from tests.events import corpus
 from tests.integration.support import ACCOUNT, REGISTRY_TABLE, STATE_TABLE, Sandbox
@@ -181,14 +183,13 @@ def account(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Event
     helper = EventAccount(sandbox)
     helper.securityhub.enable_security_hub()
     monkeypatch.setattr(on_iam_event, "CLIENTS", helper.make_clients)
-    real_evaluate = on_iam_event.evaluate_identities
+    real_evaluate = Detector.evaluate
 
-    def spy(account_id: str, refs: Any, **kwargs: Any) -> Any:
-        refs = list(refs)
-        helper.evaluated.append({ref.key for ref in refs if isinstance(ref, IdentityRef)})
-        return real_evaluate(account_id, refs, **kwargs)
+    def spy(self: Detector, scope: Scope, **kwargs: Any) -> Any:
+        helper.evaluated.append({ref.key for ref in scope.refs if isinstance(ref, IdentityRef)})
+        return real_evaluate(self, scope, **kwargs)
 
-    monkeypatch.setattr(on_iam_event, "evaluate_identities", spy)
+    monkeypatch.setattr(Detector, "evaluate", spy)
     yield helper
     get_settings.cache_clear()
 

@@ -13,11 +13,11 @@ import pytest
 
 from driftline.adapters.aws import Clients
 from driftline.cli.demo_scenario import EXPECTED, registry_entries, seed_iam
+from driftline.compose import compose
 from driftline.domain.drift import DriftType
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.findings.asff import finding_id
 from driftline.findings.plan import REFRESH_AFTER
-from driftline.handlers.wiring import wire
 from driftline.service.ports import NullSink
 from driftline.settings import get_settings
 from tests.integration.findings.conftest import Publisher
@@ -276,7 +276,7 @@ def test_the_handlers_sink_publishes_to_the_functions_account(
     publisher: Publisher, sandbox: Sandbox, clients: Clients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Input: the handler's settings (DRIFTLINE_* env) and the sink the scheduled handler is wired with
-    (``handlers.wiring.wire(account, clients).sink``, formerly ``on_schedule.sink_for``). Must import
+    (``compose.compose(account, clients).detector.sink``, formerly ``on_schedule.sink_for``). Must import
     alice's finding into the given account and region through the state table named in the settings; with
     DRIFTLINE_PUBLISH_FINDINGS=false it must be a NullSink."""
     # Given the function's environment
@@ -286,7 +286,7 @@ def test_the_handlers_sink_publishes_to_the_functions_account(
     seed_alice_excess(sandbox)
     try:
         # When the reconcile publishes through the handler's sink
-        evaluation = publisher.reconcile(sink=wire(ACCOUNT, clients).sink)
+        evaluation = publisher.reconcile(sink=compose(ACCOUNT, clients).detector.sink)
 
         # Then the finding is in Security Hub and remembered
         assert evaluation.publish.published == 1
@@ -298,7 +298,7 @@ def test_the_handlers_sink_publishes_to_the_functions_account(
         # And publishing can be turned off
         monkeypatch.setenv("DRIFTLINE_PUBLISH_FINDINGS", "false")
         get_settings.cache_clear()
-        assert isinstance(wire(ACCOUNT, clients).sink, NullSink)
+        assert isinstance(compose(ACCOUNT, clients).detector.sink, NullSink)
     finally:
         get_settings.cache_clear()
 

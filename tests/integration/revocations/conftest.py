@@ -12,9 +12,9 @@ import botocore.loaders
 import botocore.session
 import pytest
 
+from driftline import compose
 from driftline.adapters.aws import Clients
 from driftline.handlers import on_iam_event, on_registry_change, on_schedule
-from driftline.handlers.wiring import Wiring
 from driftline.settings import get_settings
 from tests.integration.support import REGISTRY_TABLE, STATE_TABLE, Sandbox
 
@@ -60,7 +60,7 @@ def stream_env(handler_env: Sandbox) -> Sandbox:
 
 
 class Clock:
-    """The handlers' clock (``Wiring.now``): real time until a test sets ``now``."""
+    """The handlers' clock (``compose.now``): real time until a test sets ``now``."""
 
     def __init__(self) -> None:
         self.now: datetime | None = None
@@ -72,5 +72,5 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     found = Clock()
-    monkeypatch.setattr(Wiring, "now", staticmethod(found))
+    monkeypatch.setattr(compose, "now", found)
     return found

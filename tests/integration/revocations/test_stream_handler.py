@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,9 @@ from driftline.domain.errors import IamReadError
 from driftline.domain.identity import IdentityRef
 from driftline.domain.ledger import LedgerState
 from driftline.domain.registry import RegistryEntry
+from driftline.domain.scope import Scope
 from driftline.handlers import on_registry_change
+from driftline.service.detector import Detector
 from driftline.service.pipeline import Evaluation
 from tests.integration.revocations.support import (
     hub_findings,
@@ -245,15 +247,14 @@ def test_a_real_failure_fails_only_its_record(stream_env: Sandbox, monkeypatch: 
     at = datetime.now(UTC) - timedelta(minutes=5)
     entries = {name: with_key(sandbox, name)[1] for name in ("jack", "kim", "liz")}
     revoked = {name: revoke(sandbox, entry, at) for name, entry in entries.items()}
-    real = on_registry_change.evaluate_identities
+    real = Detector.evaluate
 
-    def failing(account_id: str, refs: Iterable[IdentityRef], **kw: Any) -> Evaluation:
-        refs = list(refs)
-        if IdentityRef.parse("user#kim") in refs:
+    def failing(self: Detector, scope: Scope, **kw: Any) -> Evaluation:
+        if IdentityRef.parse("user#kim") in scope.refs:
             raise IamReadError("IAM GetUser failed with Throttling: Rate exceeded")
-        return real(account_id, refs, **kw)
+        return real(self, scope, **kw)
 
-    monkeypatch.setattr(on_registry_change, "evaluate_identities", failing)
+    monkeypatch.setattr(Detector, "evaluate", failing)
 
     # When the batch is delivered
     response = invoke(
@@ -272,7 +273,7 @@ def test_a_real_failure_fails_only_its_record(stream_env: Sandbox, monkeypatch: 
     }
 
     # And when Lambda re-delivers kim's record and IAM answers, it succeeds on the same ledger record
-    monkeypatch.setattr(on_registry_change, "evaluate_identities", real)
+    monkeypatch.setattr(Detector, "evaluate", real)
     assert invoke(stream_record("MODIFY", old=entries["kim"], new=revoked["kim"], sequence=seq(2))) == {
         "batchItemFailures": []
     }
