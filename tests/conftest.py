@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from driftline.cli.sandbox import fill_moto_gaps
+from driftline.cli.sandbox import fill_moto_gaps, moto_server
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -38,3 +38,17 @@ def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     yield
+
+
+def reset_moto() -> None:
+    """Forget every moto resource of this process (moto's backends are process-global, shared by all its servers)."""
+    from moto.moto_api import _internal
+
+    _internal.moto_api_backend.reset()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """The one moto server of a test run, on loopback (tiers that use it reset moto per test)."""
+    with moto_server() as endpoint:
+        yield endpoint

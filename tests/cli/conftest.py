@@ -6,7 +6,7 @@ The CLI tier runs with sockets allowed (loopback to moto only); tests/conftest.p
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -14,16 +14,10 @@ import pytest
 from driftline.adapters.aws import Clients
 from driftline.cli import demo, scan
 from driftline.cli.main import main
-from driftline.cli.sandbox import DEFAULT_ACCOUNT, moto_server
+from driftline.cli.sandbox import DEFAULT_ACCOUNT
+from tests.conftest import reset_moto
 
 ACCOUNT = DEFAULT_ACCOUNT
-
-
-def reset_moto() -> None:
-    """Forget every moto resource of this process (moto's backends are process-global, shared by all its servers)."""
-    from moto.moto_api import _internal
-
-    _internal.moto_api_backend.reset()
 
 
 @dataclass(frozen=True)
@@ -55,13 +49,6 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         return CliResult(code=code, out=captured.out, err=captured.err)
 
     return run
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """One moto server for the session (its state is reset per test by ``aws``)."""
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture

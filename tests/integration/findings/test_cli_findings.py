@@ -4,7 +4,6 @@ server on loopback (driftline.cli.sandbox.moto_server), as an operator would run
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from driftline.adapters.aws import Clients
 from driftline.adapters.registry import RegistryWriter
 from driftline.cli.main import main
-from driftline.cli.sandbox import DEFAULT_ACCOUNT, create_tables, moto_server
+from driftline.cli.sandbox import DEFAULT_ACCOUNT, create_tables
 from driftline.domain.registry import RegistryEntry
 
 ACCOUNT = DEFAULT_ACCOUNT
@@ -30,10 +29,10 @@ class Result:
     err: str
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
+@pytest.fixture
+def endpoint(moto_endpoint: str) -> str:
+    """The run's shared moto server (tests/conftest.py); each test resets it below."""
+    return moto_endpoint
 
 
 @pytest.fixture

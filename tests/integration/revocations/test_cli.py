@@ -8,7 +8,7 @@ import io
 import json
 import re
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +18,7 @@ import pytest
 from driftline.adapters.aws import Clients
 from driftline.adapters.ledger import DynamoLedger
 from driftline.cli.main import main
-from driftline.cli.sandbox import create_tables, moto_server
+from driftline.cli.sandbox import create_tables
 from driftline.domain.credit import CredentialChange
 from driftline.domain.drift import RevocationCheck, RevocationState
 from driftline.domain.identity import IdentityRef
@@ -63,10 +63,10 @@ class Run:
 Cli = Callable[..., Run]
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
+@pytest.fixture
+def endpoint(moto_endpoint: str) -> str:
+    """The run's shared moto server (tests/conftest.py); each test resets it below."""
+    return moto_endpoint
 
 
 @pytest.fixture
