@@ -1,7 +1,7 @@
 """``driftline scan`` end to end: ``main([...])`` against an in-process moto server on loopback.
 
 Each test starts from a reset moto account (fixture ``aws``), seeds IAM through boto3, writes the registry with
-``RegistryWriter`` (or a YAML file) and reads the exit code and the printed output.
+``RawRegistryWriter`` (or a YAML file) and reads the exit code and the printed output.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from botocore.config import Config
 
 from driftline.adapters import aws as aws_module
 from driftline.adapters.aws import Clients
-from driftline.adapters.registry import RegistryWriter
 from driftline.cli.main import main
 from driftline.cli.sandbox import create_tables, free_port
 from driftline.domain.drift import DriftType
 from driftline.domain.registry import RegistryEntry
 from tests.cli.conftest import ACCOUNT, RunCli
+from tests.registry_writes import RawRegistryWriter
 
 REGISTRY = "driftline-registry"
 STATE = "driftline-state"
@@ -76,7 +76,7 @@ def seed_clean_account(aws: Clients) -> Account:
 
 def write_registry_table(account: Account, entries: list[RegistryEntry] | None = None) -> None:
     create_tables(account.clients.dynamodb(), REGISTRY, STATE)
-    writer = RegistryWriter(account.clients.dynamodb(), REGISTRY)
+    writer = RawRegistryWriter(account.clients.dynamodb(), REGISTRY)
     for entry in account.entries if entries is None else entries:
         writer.put(ACCOUNT, entry, expected_version=None)
 

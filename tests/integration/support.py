@@ -1,5 +1,5 @@
 """Seeding helpers for the integration tier: a moto account plus the registry, driven only through boto3 and the
-public adapters (``RegistryWriter`` for the registry, ``driftline.cli.sandbox`` for time IAM cannot fake)."""
+public adapters (``RawRegistryWriter`` for the registry, ``driftline.cli.sandbox`` for time IAM cannot fake)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from driftline.adapters.aws import Clients
 from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.key_cache import DynamoKeyCache
-from driftline.adapters.registry import DynamoRegistry, RegistryWriter
+from driftline.adapters.registry import DynamoRegistry
 from driftline.cli.sandbox import DEFAULT_ACCOUNT
 from driftline.domain.drift import Drift, DriftType
 from driftline.domain.enforcement import DENY_POLICY_NAME, DENY_POLICY_PATH, deny_policy_arn
@@ -20,6 +20,7 @@ from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
 from driftline.service.pipeline import Evaluation, evaluate_identities, reconcile
 from driftline.service.ports import KeyCache, NullSink
+from tests.registry_writes import RawRegistryWriter
 
 ACCOUNT = DEFAULT_ACCOUNT
 REGISTRY_TABLE = "driftline-registry"
@@ -72,7 +73,7 @@ class Sandbox:
         self.clients = clients
         self.iam = clients.iam()
         self.dynamodb = clients.dynamodb()
-        self.writer = RegistryWriter(self.dynamodb, REGISTRY_TABLE)
+        self.writer = RawRegistryWriter(self.dynamodb, REGISTRY_TABLE)
         self.registry = DynamoRegistry(self.dynamodb, REGISTRY_TABLE)
 
     # -- IAM -----------------------------------------------------------------------------------------------------

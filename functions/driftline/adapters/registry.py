@@ -1,7 +1,7 @@
 """The registry in DynamoDB: ``pk`` = account id, ``sk`` = ``kind#name``, so one Query returns an account's entries.
 
-Reads are for everyone; ``RegistryWriter`` is for the CLI and pipelines only (the detector's roles cannot write the
-table, and its code never constructs a writer). Writes are versioned: each write states the version it replaces.
+Reads are for everyone. Writes go through ``adapters/registry_log.RegistryLog`` only (the CLI and the demo): the
+detector's roles cannot write the table, and its code never constructs a writer.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from driftline.adapters.dynamo import condition_failed, query_all
+from driftline.adapters.dynamo import query_all
 from driftline.adapters.dynamo_batch import get_all
-from driftline.domain.errors import RegistryError, VersionConflict
+from driftline.domain.errors import RegistryError
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.registry_load import RegistryLoad
@@ -155,36 +155,6 @@ class DynamoRegistry:
 
     def get(self, account_id: str, ref: IdentityRef) -> RegistryEntry | None:
         return self.get_many(account_id, [ref]).get(ref)
-
-
-class RegistryWriter:
-    """Versioned writes for people and pipelines (the CLI). Not used by any Lambda function."""
-
-    def __init__(self, dynamodb: DynamoDBClient, table_name: str) -> None:
-        self._db = dynamodb
-        self.table_name = table_name
-
-    def put(self, account_id: str, entry: RegistryEntry, *, expected_version: int | None) -> RegistryEntry:
-        """Write ``entry`` as version ``expected_version + 1``; ``None`` means the entry must not exist yet."""
-        new_version = 1 if expected_version is None else expected_version + 1
-        stored = entry.model_copy(update={"version": new_version})
-        if expected_version is None:
-            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(sk)"}
-        else:
-            condition = {
-                "ConditionExpression": "#v = :expected",
-                "ExpressionAttributeNames": {"#v": "version"},
-                "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
-            }
-        try:
-            self._db.put_item(TableName=self.table_name, Item=to_item(account_id, stored), **condition)
-        except ClientError as exc:
-            if condition_failed(exc):
-                raise VersionConflict(
-                    f"{entry.ref} changed since version {expected_version} was read; read it again and retry"
-                ) from exc
-            raise RegistryError(f"writing {entry.ref} to {self.table_name} failed: {_describe(exc)}") from exc
-        return stored
 
 
 def _sort_key(item: Mapping[str, Any]) -> str:

@@ -57,7 +57,7 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     with moto_server() as endpoint, demo_environment(endpoint):
         # Imported here so Powertools reads the demo's environment, not the caller's.
         from driftline.adapters.aws import Clients
-        from driftline.adapters.registry import RegistryWriter
+        from driftline.adapters.registry_log import RegistryLog, RegistryWrite
         from driftline.cli.findings import list_findings
         from driftline.compose import compose
         from driftline.findings.asff import Place
@@ -68,9 +68,8 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
         setup = Clients()
         keys = seed_iam(setup.iam(), now)
         create_tables(setup.dynamodb(), REGISTRY_TABLE, STATE_TABLE)
-        writer = RegistryWriter(setup.dynamodb(), REGISTRY_TABLE)
-        for entry in registry_entries(keys, now):
-            writer.put(ACCOUNT, entry, expected_version=None)
+        writes = [RegistryWrite(action="put", ref=e.ref, entry=e, note="demo") for e in registry_entries(keys, now)]
+        RegistryLog(setup.dynamodb(), REGISTRY_TABLE, actor="driftline demo").apply(ACCOUNT, writes)
 
         setup.securityhub().enable_security_hub()
 

@@ -14,12 +14,13 @@ from typing import Any
 import yaml
 
 from driftline.adapters.aws import Clients
-from driftline.adapters.registry import RegistryWriter, from_item
+from driftline.adapters.registry import from_item
 from driftline.adapters.registry_log import HistoryRecord, RegistryLog
 from driftline.cli.registry_file import dump_registry
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry, RegistrySnapshot
 from tests.cli.conftest import ACCOUNT, CliResult, RunCli
+from tests.registry_writes import RawRegistryWriter
 
 REGISTRY = "driftline-registry"
 STATE = "driftline-state"
@@ -85,7 +86,9 @@ class Registry:
 
     def put(self, item: RegistryEntry, expected_version: int | None = None) -> RegistryEntry:
         """Write an entry as another writer would (no change log), returning what was stored."""
-        return RegistryWriter(self.clients.dynamodb(), self.table).put(ACCOUNT, item, expected_version=expected_version)
+        return RawRegistryWriter(self.clients.dynamodb(), self.table).put(
+            ACCOUNT, item, expected_version=expected_version
+        )
 
 
 def registry_cli(run_cli: RunCli, registry: Registry, *argv: str) -> CliResult:

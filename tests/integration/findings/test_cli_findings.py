@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from driftline.adapters.aws import Clients
-from driftline.adapters.registry import RegistryWriter
 from driftline.cli.main import main
 from driftline.cli.sandbox import DEFAULT_ACCOUNT, create_tables
 from driftline.domain.registry import RegistryEntry
+from tests.registry_writes import RawRegistryWriter
 
 ACCOUNT = DEFAULT_ACCOUNT
 REGISTRY, STATE = "cli-registry", "cli-state"
@@ -55,7 +55,7 @@ def aws(endpoint: str) -> Clients:
     entry = RegistryEntry.model_validate(
         {"kind": "user", "name": "alice", "owner": "alice@example.com", "managed_policies": [READ_ARN]}
     )
-    RegistryWriter(clients.dynamodb(), REGISTRY).put(ACCOUNT, entry, expected_version=None)
+    RawRegistryWriter(clients.dynamodb(), REGISTRY).put(ACCOUNT, entry, expected_version=None)
     return clients
 
 
