@@ -6,9 +6,35 @@ Everything a reviewer may want to audit in one place; the constructs only wire t
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Final
 
 from aws_cdk import aws_lambda as lambda_
+
+from driftline.adapters import (
+    credential_report,
+    enforcer,
+    finding_state,
+    iam_access,
+    iam_account,
+    iam_identity,
+    key_cache,
+    ledger,
+    reconcile_request,
+    registry,
+    securityhub,
+)
+
+
+def declared(target: str, *modules: ModuleType) -> tuple[str, ...]:
+    """The actions the adapter ``modules`` declare for ``target`` (their ``PERMISSIONS``), in order, once each."""
+    actions: list[str] = []
+    for module in modules:
+        actions += [a for a in module.PERMISSIONS.get(target, ()) if a not in actions]
+    if not actions:
+        raise ValueError(f"no adapter declares permissions for {target!r}")
+    return tuple(actions)
+
 
 APP_TAGS: Final[dict[str, str]] = {"app": "driftline"}
 # Stack names start with "Driftline": CloudFormation names the roles it creates "<stack name>-<logical id>-<suffix>",
@@ -113,39 +139,18 @@ SORT_KEY: Final = "sk"  # "kind#name" in the registry
 TTL_ATTRIBUTE: Final = "expiration"
 
 # --- IAM actions of the functions -------------------------------------------------------------------------------
-# What each handler calls is listed in driftline/compose.py and the adapters: the reconcile reads the whole account
+# Declared beside the code that makes each call (``PERMISSIONS`` in every adapter module; a test checks each against
+# the calls in its file) and gathered here by what they act on. The reconcile reads the whole account
 # (GetAccountAuthorizationDetails, credential report) and then single users/roles; the event and registry-change
 # functions read single users/roles only; only the IAM event function resolves group members (GetGroup).
 # Account-wide reads: these actions support no resource-level permissions, so "*" is the only valid Resource.
-IAM_ACCOUNT_READ_ACTIONS: Final[tuple[str, ...]] = (
-    "iam:GetAccountAuthorizationDetails",
-    "iam:GenerateCredentialReport",
-    "iam:GetCredentialReport",
-)
-IAM_USER_READ_ACTIONS: Final[tuple[str, ...]] = (
-    "iam:ListAccessKeys",
-    "iam:GetAccessKeyLastUsed",
-    "iam:GetUser",
-    "iam:GetLoginProfile",
-    "iam:ListAttachedUserPolicies",
-    "iam:ListUserPolicies",
-    "iam:GetUserPolicy",
-    "iam:ListGroupsForUser",
-    # other credentials of revoked and expired users (adapters/iam_access.py)
-    "iam:ListSSHPublicKeys",
-    "iam:ListServiceSpecificCredentials",
-    "iam:ListSigningCertificates",
-)
-IAM_ROLE_READ_ACTIONS: Final[tuple[str, ...]] = (
-    "iam:GetRole",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListRolePolicies",
-    "iam:GetRolePolicy",
-)
-IAM_GROUP_READ_ACTIONS: Final[tuple[str, ...]] = ("iam:GetGroup",)
+IAM_ACCOUNT_READ_ACTIONS: Final = declared("account", iam_account, credential_report)
+IAM_USER_READ_ACTIONS: Final = declared("user", iam_identity, iam_access)
+IAM_ROLE_READ_ACTIONS: Final = declared("role", iam_identity)
+IAM_GROUP_READ_ACTIONS: Final = declared("group", iam_identity)
 # Documents of managed policies and boundaries held by revoked or expired identities: does one deny everything?
-IAM_POLICY_READ_ACTIONS: Final[tuple[str, ...]] = ("iam:GetPolicy", "iam:GetPolicyVersion")
-REGISTRY_READ_ACTIONS: Final[tuple[str, ...]] = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+IAM_POLICY_READ_ACTIONS: Final = declared("policy", iam_access)
+REGISTRY_READ_ACTIONS: Final = declared("registry", registry)
 # The registry writer: people and pipelines running ``driftline registry …`` (never a function). Exactly what the
 # commands call (tests/cli/registry/test_writer_policy.py runs each one and compares): the entry writes are
 # conditional PutItem/DeleteItem, the change log goes in BatchWriteItem, the reads are Query/GetItem/BatchGetItem.
@@ -172,27 +177,27 @@ REGISTRY_STREAM_READ_ACTIONS: Final[tuple[str, ...]] = (
     "dynamodb:GetShardIterator",
     "dynamodb:ListStreams",
 )
-STATE_READ_WRITE_ACTIONS: Final[tuple[str, ...]] = (
+# The state table: the adapters' own calls, and Powertools idempotency's (its records: PutItem, GetItem, UpdateItem,
+# DeleteItem).
+IDEMPOTENCY_STORE_ACTIONS: Final[tuple[str, ...]] = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
-    "dynamodb:Query",
-    "dynamodb:BatchWriteItem",
+)
+STATE_READ_WRITE_ACTIONS: Final = declared("state", ledger, finding_state, key_cache, reconcile_request) + tuple(
+    a
+    for a in IDEMPOTENCY_STORE_ACTIONS
+    if a not in declared("state", ledger, finding_state, key_cache, reconcile_request)
 )
 LOG_WRITE_ACTIONS: Final[tuple[str, ...]] = ("logs:CreateLogStream", "logs:PutLogEvents")
-SECURITY_HUB_IMPORT_ACTIONS: Final[tuple[str, ...]] = ("securityhub:BatchImportFindings",)
+SECURITY_HUB_IMPORT_ACTIONS: Final = declared("product", securityhub)
 # Enforce mode only, reconcile function only (domain/enforcement.py, adapters/enforcer.py): every step is reversible,
 # none deletes anything, and the only policy the role can attach or set as a boundary is the stack's own
 # deny-everything policy (an iam:PolicyARN / iam:PermissionsBoundary condition): no policy document of its choosing.
-ENFORCE_CREDENTIAL_ACTIONS: Final[tuple[str, ...]] = (
-    "iam:UpdateAccessKey",
-    "iam:UpdateSSHPublicKey",
-    "iam:UpdateServiceSpecificCredential",
-    "iam:UpdateSigningCertificate",
-)
-ENFORCE_ATTACH_ACTIONS: Final[tuple[str, ...]] = ("iam:AttachUserPolicy", "iam:AttachRolePolicy")
-ENFORCE_BOUNDARY_ACTIONS: Final[tuple[str, ...]] = ("iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary")
+ENFORCE_CREDENTIAL_ACTIONS: Final = declared("credential", enforcer)
+ENFORCE_ATTACH_ACTIONS: Final = declared("attach", enforcer)
+ENFORCE_BOUNDARY_ACTIONS: Final = declared("boundary", enforcer)
 ENFORCE_ACTIONS: Final[tuple[str, ...]] = ENFORCE_CREDENTIAL_ACTIONS + ENFORCE_ATTACH_ACTIONS + ENFORCE_BOUNDARY_ACTIONS
 # The deny-everything managed policy (domain/enforcement.py DENY_POLICY_NAME / DENY_POLICY_PATH) and where the stack
 # publishes the break-glass list for the CLI (cli/account.py BREAK_GLASS_PARAMETER).

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb as 
 
 from driftline.adapters import (
     credential_report,
+    dynamo,
     dynamo_batch,
     enforcer,
     finding_state,
@@ -41,9 +42,12 @@ def _api_names(service: str) -> dict[str, str]:
 
 
 def _batch_helpers() -> dict[str, set[str]]:
-    """The boto3 methods each ``adapters.dynamo_batch`` helper calls on its ``db`` argument."""
-    tree = ast.parse(inspect.getsource(dynamo_batch))
-    return {fn.name: _calls(ast.unparse(fn), {"db"}) for fn in tree.body if isinstance(fn, ast.FunctionDef)}
+    """The boto3 methods each DynamoDB helper (``adapters.dynamo_batch``, ``adapters.dynamo``) calls on its ``db``."""
+    helpers: dict[str, set[str]] = {}
+    for module in (dynamo_batch, dynamo):
+        tree = ast.parse(inspect.getsource(module))
+        helpers |= {fn.name: _calls(ast.unparse(fn), {"db"}) for fn in tree.body if isinstance(fn, ast.FunctionDef)}
+    return helpers
 
 
 def _calls(source: str, receivers: set[str], class_name: str | None = None) -> set[str]:
@@ -154,3 +158,39 @@ def test_the_scan_sees_a_missing_grant() -> None:
 
     assert "dynamodb:BatchGetItem" in called
     assert not called <= {"dynamodb:GetItem", "dynamodb:Query"}
+
+
+# Each adapter module, its client attributes, and the service they call.
+ADAPTERS = [
+    (iam_account, "iam", {"self._iam"}, None),
+    (iam_identity, "iam", {"self._iam"}, None),
+    (iam_access, "iam", {"self._iam", "iam"}, None),
+    (credential_report, "iam", {"iam"}, None),
+    (enforcer, "iam", {"iam"}, None),
+    (registry, "dynamodb", {"self._db"}, "DynamoRegistry"),
+    (finding_state, "dynamodb", {"self._db"}, None),
+    (ledger, "dynamodb", {"self._db"}, None),
+    (key_cache, "dynamodb", {"self._db"}, None),
+    (reconcile_request, "dynamodb", {"self._db"}, None),
+    (reconcile_request, "lambda", {"self._lambda"}, None),
+    (securityhub, "securityhub", {"self._client"}, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("module", "service", "receivers", "class_name"),
+    ADAPTERS,
+    ids=[f"{m.__name__.rsplit('.', 1)[-1]}-{svc}" for m, svc, _, _ in ADAPTERS],
+)
+def test_each_adapter_declares_exactly_what_it_calls(
+    module: ModuleType, service: str, receivers: set[str], class_name: str | None
+) -> None:
+    """An adapter's ``PERMISSIONS`` (what the stack grants from) hold every action its code calls on ``service``;
+    and every action it declares for ``service`` is called somewhere in it (no grant outlives its call). The
+    registry's GetItem is the one declared action no longer called (kept for readers of older deployments)."""
+    called = _actions(service, _of(module, receivers, class_name))
+    declared = {a for actions in module.PERMISSIONS.values() for a in actions if a.startswith(f"{service}:")}
+    assert called, f"no {service} calls found in {module.__name__}"
+    assert called <= declared, f"{module.__name__} calls undeclared actions: {sorted(called - declared)}"
+    unused = declared - called - {"dynamodb:GetItem"} if module is registry else declared - called
+    assert unused == set(), f"{module.__name__} declares actions it never calls: {sorted(unused)}"

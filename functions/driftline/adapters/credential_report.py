@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import ClientError
 
@@ -18,6 +18,12 @@ from driftline.domain.errors import CredentialReportUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
+
+# The AWS actions this module calls, by what they act on: stacks/constants.py grants them from here, and
+# tests/infrastructure/test_code_calls_are_granted.py checks them against the calls in this file.
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
+    "account": ("iam:GenerateCredentialReport", "iam:GetCredentialReport")
+}
 
 _NOT_READY = {"ReportInProgress", "ReportNotPresent", "ReportExpired"}
 

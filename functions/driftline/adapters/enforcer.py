@@ -10,7 +10,7 @@ enforce role may attach exactly one policy ARN (an ``iam:PolicyARN`` condition) 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,6 +21,19 @@ from driftline.domain.identity import Kind
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
+
+# The AWS actions this module calls, by what they act on: stacks/constants.py grants them from here, and
+# tests/infrastructure/test_code_calls_are_granted.py checks them against the calls in this file.
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
+    "credential": (
+        "iam:UpdateAccessKey",
+        "iam:UpdateSSHPublicKey",
+        "iam:UpdateServiceSpecificCredential",
+        "iam:UpdateSigningCertificate",
+    ),
+    "attach": ("iam:AttachUserPolicy", "iam:AttachRolePolicy"),
+    "boundary": ("iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary"),
+}
 
 INACTIVE: Literal["Inactive"] = "Inactive"
 

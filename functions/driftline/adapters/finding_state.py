@@ -13,7 +13,7 @@ import json
 import zlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -25,6 +25,10 @@ from driftline.findings.plan import FindingState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+# The AWS actions this module calls, by what they act on: stacks/constants.py grants them from here, and
+# tests/infrastructure/test_code_calls_are_granted.py checks them against the calls in this file.
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {"state": ("dynamodb:PutItem", "dynamodb:Query")}
 
 ARCHIVED_TTL = timedelta(days=90)
 

@@ -9,7 +9,7 @@ once per ARN per evaluation.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from driftline.adapters.iam_errors import absent_if_missing, iam_call
 from driftline.adapters.iam_parse import other_credential, with_managed_denies
@@ -17,6 +17,13 @@ from driftline.domain.observed import ObservedPrincipal, ObservedUser, OtherCred
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
+
+# The AWS actions this module calls, by what they act on: stacks/constants.py grants them from here, and
+# tests/infrastructure/test_code_calls_are_granted.py checks them against the calls in this file.
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
+    "user": ("iam:ListSSHPublicKeys", "iam:ListServiceSpecificCredentials", "iam:ListSigningCertificates"),
+    "policy": ("iam:GetPolicy", "iam:GetPolicyVersion"),
+}
 
 
 class PolicyDocuments:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from driftline.adapters.credential_report import fetch_credential_report
 from driftline.adapters.iam_access import PolicyDocuments, could_act, other_credentials
@@ -47,6 +47,10 @@ from driftline.service.ports import KeyCache, KnownKey, KnownOthers, NoKeyCache
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
+
+# The AWS actions this module calls, by what they act on: stacks/constants.py grants them from here, and
+# tests/infrastructure/test_code_calls_are_granted.py checks them against the calls in this file.
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {"account": ("iam:GetAccountAuthorizationDetails",)}
 
 GAAD_PAGE_SIZE = 1000  # the API's maximum; IAM may still return fewer with IsTruncated set
 # Per-user key reads (a cold cache lists every user with keys once) run on a few threads: IAM answers each in tens

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,6 +22,10 @@ from driftline.service.ports import KnownKey, KnownOthers
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+# The AWS actions this module calls, by what they act on: stacks/constants.py grants them from here, and
+# tests/infrastructure/test_code_calls_are_granted.py checks them against the calls in this file.
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {"state": ("dynamodb:Query", "dynamodb:BatchWriteItem")}
 
 BATCH = 25  # BatchWriteItem's limit
 

@@ -7,7 +7,7 @@ the same record never lose an update: the loser reads again and re-applies its c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
@@ -19,6 +19,10 @@ from driftline.domain.times import iso
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+# The AWS actions this module calls, by what they act on: stacks/constants.py grants them from here, and
+# tests/infrastructure/test_code_calls_are_granted.py checks them against the calls in this file.
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {"state": ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")}
 
 MAX_ATTEMPTS = 6
 

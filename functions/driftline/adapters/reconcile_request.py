@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,6 +21,13 @@ from driftline.domain.errors import StateStoreError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
+
+# The AWS actions this module calls, by what they act on: stacks/constants.py grants them from here, and
+# tests/infrastructure/test_code_calls_are_granted.py checks them against the calls in this file.
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
+    "state": ("dynamodb:PutItem", "dynamodb:DeleteItem"),
+    "function": ("lambda:InvokeFunction",),
+}
 
 COALESCE = timedelta(minutes=5)
 

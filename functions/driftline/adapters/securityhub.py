@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +17,10 @@ from driftline.domain.errors import DriftlineError
 
 if TYPE_CHECKING:
     from mypy_boto3_securityhub import SecurityHubClient
+
+# The AWS actions this module calls, by what they act on: stacks/constants.py grants them from here, and
+# tests/infrastructure/test_code_calls_are_granted.py checks them against the calls in this file.
+PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {"product": ("securityhub:BatchImportFindings",)}
 
 BATCH_LIMIT = 100
 MIN_INTERVAL = 0.1  # 10 TPS per account and region
