@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from driftline.compose import Composed, ContainerClients, account_of, compose, remaining_seconds
-from driftline.handlers.report import record
+from driftline.handlers.report import record, report_turned_away
 from driftline.observability import logger, metrics
 from driftline.service.registry_memo import RegistryMemo
 from driftline.triggers.event_scope import event_scope, refused_attempt
@@ -101,31 +101,12 @@ def record_attempt(composed: Composed, decision: Triage) -> dict[str, Any]:
     return {"status": "attempt", "event_id": decision.detail.eventID, "recorded": recorded}
 
 
-def _turned_away(decision: Triage, own: str) -> dict[str, Any] | None:
-    """Rejected, skipped, or another account's event: the answer, logged and counted; None to go on."""
-    if decision.status == "rejected":
-        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
-        logger.warning("event rejected", extra={"reason": decision.reason})
-        return {"status": "rejected", "reason": decision.reason}
-    if decision.status == "skipped":
-        metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
-        logger.debug("event skipped", extra={"reason": decision.reason})
-        return {"status": "skipped", "reason": decision.reason}
-    foreign = decision.foreign_to(own)
-    if foreign is not None:
-        # An event of another account (a shared bus, a misrouted rule) says nothing about this account's IAM.
-        metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
-        logger.warning("event of another account skipped", extra={"event_account": foreign, "account": own})
-        return {"status": "skipped", "reason": f"event of account {foreign}, this deployment watches {own}"}
-    return None
-
-
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, log_event=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     decision = triage(event)
     own = account_of(context)
-    turned_away = _turned_away(decision, own)
+    turned_away = report_turned_away(decision, own)
     if turned_away is not None:
         return turned_away
     clients = CLIENTS()

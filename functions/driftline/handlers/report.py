@@ -9,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from driftline.domain.ledger import just_enforced
 from driftline.observability import logger, metrics
 from driftline.service.pipeline import Evaluation
+from driftline.triggers.triage import Triage
 
 
 def _counted(name: str, dimension: str, counts: dict[str, int]) -> None:
@@ -130,3 +131,22 @@ def record(evaluation: Evaluation, api_calls: dict[str, int]) -> dict[str, Any]:
     )
     logger.info("evaluation finished", extra=summary)
     return summary
+
+
+def report_turned_away(decision: Triage, own: str) -> dict[str, Any] | None:
+    """Rejected, skipped, or another account's event: the answer, logged and counted; None to go on."""
+    if decision.status == "rejected":
+        metrics.add_metric(name="RejectedEvents", unit=MetricUnit.Count, value=1)
+        logger.warning("event rejected", extra={"reason": decision.reason})
+        return {"status": "rejected", "reason": decision.reason}
+    if decision.status == "skipped":
+        metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
+        logger.debug("event skipped", extra={"reason": decision.reason})
+        return {"status": "skipped", "reason": decision.reason}
+    foreign = decision.foreign_to(own)
+    if foreign is not None:
+        # An event of another account (a shared bus, a misrouted rule) says nothing about this account's IAM.
+        metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
+        logger.warning("event of another account skipped", extra={"event_account": foreign, "account": own})
+        return {"status": "skipped", "reason": f"event of account {foreign}, this deployment watches {own}"}
+    return None
