@@ -7,10 +7,13 @@ decision with a reason, so the handler can log it and count it.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from driftline.domain.identity import Kind
+from driftline.domain.registry import IAM_NAME
 from driftline.domain.text import valid_unicode
 from driftline.triggers.cloudtrail import (
     DETAIL_TYPE,
@@ -63,6 +66,24 @@ def _unusable(event: Any) -> str | None:
     return None
 
 
+# What IAM accepts (CreateUser/CreateRole/CreateGroup, AccessKeyId): a name outside these never came from IAM, and
+# asking IAM about it would only fail (moto even answers such a name with XML botocore cannot parse).
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,128}$")
+_KEY_ID = re.compile(r"^[A-Za-z0-9_]{16,128}$")
+
+
+def _impossible_name(hit: Touched) -> str | None:
+    """Why an identity the event names cannot exist in IAM, if one cannot."""
+    for ref in sorted(hit.refs, key=lambda r: r.key):
+        pattern = _KEY_ID if ref.kind is Kind.ACCESS_KEY else IAM_NAME
+        if not pattern.match(ref.name):
+            return f"the event names {ref.kind.value} {ref.name[:80]!r}, which is no valid IAM name"
+    for group in sorted(hit.groups):
+        if not _GROUP_NAME.match(group):
+            return f"the event names group {group[:80]!r}, which is no valid IAM name"
+    return None
+
+
 def triage(event: Any) -> Triage:
     if (why := _unusable(event)) is not None:
         return Triage(status="rejected", reason=why)
@@ -86,6 +107,8 @@ def triage(event: Any) -> Triage:
     hit = touched(detail)
     if hit is None:
         return Triage(status="skipped", reason=f"event {detail.eventName} is not one driftline evaluates")
+    if (bad := _impossible_name(hit)) is not None:
+        return Triage(status="rejected", reason=bad)
     if hit.widen:
         return Triage(status="widen", reason=hit.widen, detail=detail, raw_detail=raw, touched=hit, accounts=accounts)
     return Triage(status="process", detail=detail, raw_detail=raw, touched=hit, accounts=accounts)

@@ -18,7 +18,7 @@ from tests.events import fuzz
 from tests.integration.events.conftest import EventAccount
 from tests.integration.support import ago, policy_arn
 
-EXAMPLES = 300
+EXAMPLES = int(__import__("os").environ.get("FUZZ_EXAMPLES", "300"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")]
 

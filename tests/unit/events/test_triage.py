@@ -197,3 +197,20 @@ def test_detail_with_non_string_key_does_not_raise(event: dict[str, Any]) -> Non
     decision = triage(odd)
 
     assert decision.status in {"process", "rejected"}
+
+
+@pytest.mark.parametrize("caller", ["al\x00ice", "a" * 65, "bob smith"], ids=["nul", "too-long", "space"])
+def test_a_caller_iam_could_never_hold_is_rejected_before_any_call(caller: str) -> None:
+    """Input: a user creating its own key (no userName in the request: the caller is the identity) whose
+    userIdentity.userName is outside IAM's naming rules. Found by fuzzing the handler: a NUL in the name made the
+    IAM read raise instead of being rejected. Must: rejected, the reason naming the impossible name."""
+    decision = triage(corpus.load("iam.CreateAccessKey.self-null", caller=caller))
+    assert decision.status == "rejected"
+    assert "no valid IAM name" in decision.reason and decision.touched is None
+
+
+def test_a_request_parameter_iam_could_never_hold_widens_instead() -> None:
+    """A userName in the request that IAM could never accept names nobody driftline can determine: the event asks
+    for a whole-account reconcile (as before), never an IAM read of that name."""
+    decision = triage(corpus.load("iam.AttachUserPolicy", user="al\x00ice"))
+    assert decision.status == "widen"
