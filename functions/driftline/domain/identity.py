@@ -47,8 +47,8 @@ class IdentityRef(BaseModel):
 
     @property
     def key(self) -> str:
-        """The registry sort key and the stable text form, e.g. ``user#alice`` (user and role names folded to lower
-        case, so every spelling IAM accepts gives the same key)."""
+        """The identity's canonical text, e.g. ``user#alice`` (user and role names folded to lower case, so every
+        spelling IAM accepts gives the same key). Adapters use it in storage keys; the domain knows no storage."""
         return f"{self.kind.value}#{self.canonical_name}"
 
     @property
