@@ -36,6 +36,7 @@ _STREAM_ARN = re.compile(
 )
 _TOPIC_ARN = re.compile(r"^arn:aws:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):[A-Za-z0-9_-]{1,256}$")
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
+_ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")  # the Organizations API's pattern for an organization id
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -65,6 +66,9 @@ class DriftlineConfig(BaseModel):
     registry_stream_arn: str | None = Field(default=None, alias="driftline:registryStreamArn")
     alarm_email: str | None = Field(default=None, alias="driftline:alarmEmail")
     alarm_topic_arn: str | None = Field(default=None, alias="driftline:alarmTopicArn")
+    # The central registry's organisation: the table (created here) is then encrypted with its own key and readable
+    # by driftline's roles in the organisation's accounts, each in its own partition only.
+    organization_id: str | None = Field(default=None, alias="driftline:organizationId")
 
     @field_validator("schedule_expression")
     @classmethod
@@ -146,7 +150,13 @@ class DriftlineConfig(BaseModel):
         return value
 
     @field_validator(
-        "home_region", "registry_table_arn", "registry_stream_arn", "alarm_email", "alarm_topic_arn", mode="before"
+        "home_region",
+        "registry_table_arn",
+        "registry_stream_arn",
+        "alarm_email",
+        "alarm_topic_arn",
+        "organization_id",
+        mode="before",
     )
     @classmethod
     def _optional(cls, value: object) -> object:
@@ -178,6 +188,13 @@ class DriftlineConfig(BaseModel):
                 f"expected a stream ARN 'arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>', "
                 f"got {value!r}"
             )
+        return value
+
+    @field_validator("organization_id")
+    @classmethod
+    def _organization(cls, value: str | None) -> str | None:
+        if value is not None and not _ORGANIZATION.match(value):
+            raise ValueError(f"expected an AWS Organizations id like 'o-a1b2c3d4e5', got {value!r}")
         return value
 
     @field_validator("alarm_email")
@@ -213,6 +230,11 @@ class DriftlineConfig(BaseModel):
                 raise ValueError("driftline:registryStreamArn must be the stream of driftline:registryTableArn")
         if self.alarm_email and self.alarm_topic_arn:
             raise ValueError("set driftline:alarmEmail (a new topic) or driftline:alarmTopicArn (yours), not both")
+        if self.organization_id and self.registry_table_arn:
+            raise ValueError(
+                "driftline:organizationId opens the registry this stack creates to the organisation; a member that "
+                "uses an existing registry (driftline:registryTableArn) does not set it"
+            )
         return self
 
     def region(self, default: str | None) -> str:

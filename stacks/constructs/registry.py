@@ -14,6 +14,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from stacks.config import DriftlineConfig
+from stacks.constructs.central_registry import central_table_settings
 from stacks.constructs.tables import durable_table
 
 
@@ -36,7 +37,8 @@ class RegistryTable(Construct):
             self.stream_arn = config.registry_stream_arn
         else:
             self.created = True
-            table = durable_table(self, "Resource", dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES)
+            central = central_table_settings(self, config.organization_id) if config.organization_id else {}
+            table = durable_table(self, "Resource", dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES, **central)
             self.table = table
             self.reference = table.table_name
             stream_arn = table.table_stream_arn
