@@ -86,7 +86,12 @@ class Detection(Construct):
         self.reconcile.add_to_role(
             *reconcile_statements(config, registry_table_arn=registry_table_arn, state_table_arn=state_table_arn)
         )
-        acknowledge_iam_reads(self.reconcile.role, kinds=("user", "role"), function="reconcile")
+        acknowledge_iam_reads(
+            self.reconcile.role,
+            kinds=("user", "role"),
+            function="reconcile",
+            central_registry=config.registry_table_arn,
+        )
         self.enforcement_policy: iam.Policy | None = None
         if config.mode == "enforce":
             self.enforcement_policy = iam.Policy(

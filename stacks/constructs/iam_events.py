@@ -104,7 +104,12 @@ class IamEvents(Construct):
         self.handler.add_to_role(
             *iam_event_statements(config, registry_table_arn=registry_table_arn, state_table_arn=state_table_arn)
         )
-        acknowledge_iam_reads(self.handler.role, kinds=("user", "role", "group"), function="IAM event")
+        acknowledge_iam_reads(
+            self.handler.role,
+            kinds=("user", "role", "group"),
+            function="IAM event",
+            central_registry=config.registry_table_arn,
+        )
         self.handler.function.add_environment(ENV_RECONCILE_FUNCTION, reconcile.function.function_name)
         self.handler.add_to_role(
             iam.PolicyStatement(

@@ -100,6 +100,25 @@ def state_read_write_statement(state_table_arn: str, function: str) -> iam.Polic
     )
 
 
+def central_key_arn(registry_table_arn: str) -> str:
+    """Any KMS key of the central registry's account and Region (the member does not know which one encrypts it)."""
+    arn, partition, _service, region, account = registry_table_arn.split(":")[:5]
+    return f"{arn}:{partition}:kms:{region}:{account}:key/*"
+
+
+def central_registry_key_statement(registry_table_arn: str) -> iam.PolicyStatement:
+    """A central registry encrypted with its own key (stacks/constructs/central_registry.py) is read across accounts
+    only when both the key policy and the reader's own policy allow the decrypt: this is the reader's half, limited
+    to decrypting through DynamoDB in the registry's Region."""
+    region = registry_table_arn.split(":")[3]
+    return iam.PolicyStatement(
+        sid="DecryptTheCentralRegistry",
+        actions=["kms:Decrypt", "kms:DescribeKey"],
+        resources=[central_key_arn(registry_table_arn)],
+        conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com"}},
+    )
+
+
 def security_hub_statement() -> iam.PolicyStatement:
     return iam.PolicyStatement(
         sid="ImportFindings", actions=list(SECURITY_HUB_IMPORT_ACTIONS), resources=[security_hub_product_arn()]
@@ -123,6 +142,8 @@ def function_statements(
         *extra,
         state_read_write_statement(state_table_arn, function),
     ]
+    if config.registry_table_arn:
+        statements.append(central_registry_key_statement(config.registry_table_arn))
     if config.security_hub:
         statements.append(security_hub_statement())
     return statements
@@ -193,8 +214,19 @@ def enforcement_statements(config: DriftlineConfig, deny_policy_arn: str) -> lis
     return statements
 
 
-def acknowledge_iam_reads(role: IConstruct, *, kinds: Iterable[str], function: str) -> None:
-    """The wildcard findings every function role carries: X-Ray's ``*`` and this account's principals of ``kinds``."""
+def acknowledge_iam_reads(
+    role: IConstruct, *, kinds: Iterable[str], function: str, central_registry: str | None = None
+) -> None:
+    """The wildcard findings every function role carries: X-Ray's ``*`` and this account's principals of ``kinds``;
+    with a central registry, its account's keys."""
+    if central_registry:
+        nag.acknowledge(
+            role,
+            f"AwsSolutions-IAM5[Resource::{central_key_arn(central_registry)}]",
+            f"The {function} function decrypts the central registry (kms:Decrypt, kms:DescribeKey) only through "
+            "DynamoDB (kms:ViaService); which key of that account encrypts the table is the central account's "
+            "choice, and its key policy decides who may use it.",
+        )
     nag.acknowledge(
         role,
         "AwsSolutions-IAM5[Resource::*]",

@@ -85,7 +85,12 @@ class RegistryChanges(Construct):
                 state_table_arn=state_table_arn,
             )
         )
-        acknowledge_iam_reads(self.handler.role, kinds=("user", "role"), function="registry-change")
+        acknowledge_iam_reads(
+            self.handler.role,
+            kinds=("user", "role"),
+            function="registry-change",
+            central_registry=config.registry_table_arn,
+        )
         self.mapping = self.handler.function.add_event_source_mapping(
             "RegistryStream",
             event_source_arn=registry_stream_arn,

@@ -44,10 +44,14 @@ ENFORCING_EXTRA: set[tuple[str, str]] = {
     *{(f"{IAM5}[Resource::{OWN}:{kind}/*]", "Driftline/Detection/EnforcementPolicy") for kind in ("user", "role")},
     ("AwsSolutions::AwsSolutions-SQS3", "DriftlineIamForwarder/ForwardDeadLetterQueue"),
 }
+# A central registry's keys (the members' half of the cross-account decrypt, through DynamoDB only).
+EXISTING_EXTRA: set[tuple[str, str]] = {
+    (f"{IAM5}[Resource::arn:aws:kms:us-east-1:111122223333:key/*]", role) for role in ROLES.values()
+}
 CONFIGURATIONS = {
     "default": (DEFAULT, BASE),
     "enforcing": (ENFORCING, BASE | ENFORCING_EXTRA),
-    "existing": (EXISTING, BASE),
+    "existing": (EXISTING, BASE | EXISTING_EXTRA),
 }
 
 

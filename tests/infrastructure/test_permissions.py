@@ -568,3 +568,19 @@ def test_state_access_is_limited_to_the_functions_own_partitions(every: Synthesi
     assert keys == expected
     on_state = [s for s in _statements_of(every, name) if references(s.get("Resource"), state)]
     assert all(not any(fnmatchcase("dynamodb:Scan", a) for a in actions(s)) for s in on_state)
+
+
+def test_a_member_of_a_central_registry_may_decrypt_it_only_through_dynamodb(existing: Synthesized) -> None:
+    """With an existing (central) registry, each function holds the reader's half of the cross-account decrypt:
+    kms:Decrypt and kms:DescribeKey on the central account's keys in the registry's Region, only via DynamoDB there;
+    without one, no function holds any KMS permission."""
+    for name in EXPECTED:
+        (statement,) = [s for s in _statements_of(existing, name) if s.get("Sid") == "DecryptTheCentralRegistry"]
+        assert actions(statement) == {"kms:Decrypt", "kms:DescribeKey"}
+        assert _resource(statement) == "arn:aws:kms:us-east-1:111122223333:key/*"
+        assert statement["Condition"] == {"StringEquals": {"kms:ViaService": "dynamodb.us-east-1.amazonaws.com"}}
+
+
+def test_without_a_central_registry_no_function_holds_kms_permissions(synthesized: Synthesized) -> None:
+    for name in EXPECTED:
+        assert not [s for s in _statements_of(synthesized, name) if any(a.startswith("kms:") for a in actions(s))]
