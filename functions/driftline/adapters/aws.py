@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_securityhub import SecurityHubClient
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_sts import STSClient
@@ -125,6 +126,21 @@ class Clients:
     def lambda_(self) -> LambdaClient:
         client: LambdaClient = self._client("lambda")
         return client
+
+    def organizations(self) -> OrganizationsClient:
+        client: OrganizationsClient = self._client("organizations")
+        return client
+
+    def assumed(self, role_arn: str, session_name: str) -> Clients:
+        """Clients of the same endpoint and Region acting as ``role_arn`` (STS AssumeRole, one hour)."""
+        credentials = self.sts().assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self.region,
+        )
+        return Clients(session, endpoint_url=self.endpoint_url, region=self.region)
 
     def ssm(self) -> SSMClient:
         client: SSMClient = self._client("ssm")

@@ -16,6 +16,7 @@ from driftline.adapters.ledger import DynamoLedger
 from driftline.adapters.registry import DynamoRegistry
 from driftline.cli.account import BREAK_GLASS_PARAMETER, caller_account, deployment_break_glass
 from driftline.cli.file_registry import FileRegistry
+from driftline.cli.org_scan import DEFAULT_ROLE, scan_org
 from driftline.cli.registry_file import load_registry_file
 from driftline.cli.render import print_json, print_table
 from driftline.compose import detector, security_hub_sink
@@ -52,6 +53,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--publish", action="store_true", help="import drifts into Security Hub (needs --state-table to remember them)"
     )
+    org = parser.add_argument_group("organisation (scan only)")
+    org.add_argument(
+        "--org", action="store_true", help="scan every active account of the organisation through --role-name"
+    )
+    org.add_argument("--ou", help="with --org: only the accounts directly in this organizational unit")
+    org.add_argument(
+        "--role-name", default=DEFAULT_ROLE, help=f"with --org: the read-only role to assume (default {DEFAULT_ROLE})"
+    )
+    org.add_argument("--concurrency", type=int, default=4, help="with --org: accounts scanned at a time (default 4)")
 
 
 def compare_settings(args: argparse.Namespace) -> CompareSettings:
@@ -137,6 +147,8 @@ def run_scan(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | 
     out, err = out or sys.stdout, err or sys.stderr
     try:
         settings = compare_settings(args)
+        if getattr(args, "org", False):
+            return scan_org(args, settings, out, err)
         # A broken registry file is reported before any AWS call.
         snapshot = load_registry_file(args.registry_file) if args.registry_file else None
         clients = Clients(endpoint_url=args.endpoint_url, region=args.region)

@@ -1,0 +1,139 @@
+"""``driftline scan --org``: every account of the organisation (or of one OU), each through a read-only role, for an
+audit before or without a deployment.
+
+The caller (the management or a delegated administrator account) lists the accounts with AWS Organizations, assumes
+``--role-name`` in each, reads its IAM with that role and its registry entries from the caller's central registry
+table (each account's own partition), and compares, a few accounts at a time. One account that cannot be read (the
+role is missing, an SCP denies it) is a status line and exit 3; it never stops the others. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict
+
+from driftline.adapters.aws import Clients
+from driftline.adapters.registry import DynamoRegistry
+from driftline.compose import detector
+from driftline.domain.errors import DriftlineError
+from driftline.domain.settings import CompareSettings
+
+EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR = 0, 1, 3
+DEFAULT_ROLE = "DriftlineReadOnly"
+SESSION_NAME = "driftline-org-scan"
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    name: str = ""
+
+
+class AccountResult(BaseModel):
+    """One account's outcome: its drifts by type, or why it could not be scanned."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    name: str
+    status: str  # "scanned" | "error"
+    drifts: int = 0
+    by_type: dict[str, int] = {}
+    registry_problems: int = 0
+    error: str | None = None
+
+
+def members(clients: Clients, ou: str | None) -> list[Member]:
+    """The organisation's ACTIVE accounts (or those directly in ``ou``), sorted by id."""
+    organizations = clients.organizations()
+    if ou:
+        pages = organizations.get_paginator("list_accounts_for_parent").paginate(ParentId=ou)
+    else:
+        pages = organizations.get_paginator("list_accounts").paginate()
+    found = [
+        Member(account_id=a["Id"], name=a.get("Name", ""))
+        for page in pages
+        for a in page["Accounts"]
+        if a.get("Status", "ACTIVE") == "ACTIVE"
+    ]
+    return sorted(found, key=lambda m: m.account_id)
+
+
+def _scan_one(
+    member: Member, caller: Clients, role_name: str, registry_table: str, settings: CompareSettings, report_wait: float
+) -> AccountResult:
+    role_arn = f"arn:{caller.partition}:iam::{member.account_id}:role/{role_name}"
+    try:
+        assumed = caller.assumed(role_arn, SESSION_NAME)
+        evaluation = detector(
+            member.account_id,
+            assumed,
+            registry=DynamoRegistry(caller.dynamodb(), registry_table),
+            settings=settings,
+            report_wait_seconds=int(report_wait),
+        ).reconcile()
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        return AccountResult(
+            account_id=member.account_id,
+            name=member.name,
+            status="error",
+            error=f"{err.get('Code', 'Unknown')}: {err.get('Message', '')} (as {role_arn})",
+        )
+    except (DriftlineError, BotoCoreError) as exc:
+        return AccountResult(account_id=member.account_id, name=member.name, status="error", error=str(exc))
+    by_type: dict[str, int] = {}
+    for drift in evaluation.comparison.drifts:
+        by_type[drift.type.value] = by_type.get(drift.type.value, 0) + 1
+    return AccountResult(
+        account_id=member.account_id,
+        name=member.name,
+        status="scanned",
+        drifts=evaluation.drift_count,
+        by_type=dict(sorted(by_type.items())),
+        registry_problems=len(evaluation.registry_problems),
+    )
+
+
+def scan_org(args: argparse.Namespace, settings: CompareSettings, out: TextIO, err: TextIO) -> int:
+    if args.registry_file or args.state_table or args.publish or getattr(args, "enforce", False):
+        raise DriftlineError(
+            "--org is a read-only audit of every account: it reads the central --registry-table and writes nothing "
+            "(no --registry-file, --state-table, --publish or enforce)"
+        )
+    caller = Clients(endpoint_url=args.endpoint_url, region=args.region)
+    accounts = members(caller, args.ou)
+    if not accounts:
+        raise DriftlineError("the organisation lists no active account" + (f" in {args.ou}" if args.ou else ""))
+    with ThreadPoolExecutor(max_workers=max(1, min(args.concurrency, len(accounts)))) as pool:
+        results = list(
+            pool.map(
+                lambda m: _scan_one(m, caller, args.role_name, args.registry_table, settings, args.report_wait),
+                accounts,
+            )
+        )
+    failed = [r for r in results if r.status == "error"]
+    if args.format == "json":
+        summary = {"accounts": len(results), "scanned": len(results) - len(failed), "failed": len(failed)}
+        out.write(json.dumps({"accounts": [r.model_dump() for r in results], "summary": summary}, indent=2) + "\n")
+    else:
+        for r in results:
+            detail = (
+                ", ".join(f"{t} {n}" for t, n in r.by_type.items()) or "no drift" if r.status == "scanned" else r.error
+            )
+            out.write(f"{r.account_id}  {r.name[:24]:<24}  {r.status:<7}  {r.drifts:>4}  {detail}\n")
+        out.write(
+            f"{len(results)} accounts: {len(results) - len(failed)} scanned, {len(failed)} failed, "
+            f"{sum(r.drifts for r in results)} drifts\n"
+        )
+    for r in failed:
+        err.write(f"driftline scan --org: error: account {r.account_id}: {r.error}\n")
+    if failed or any(r.registry_problems for r in results):
+        return EXIT_ERROR
+    return EXIT_DRIFT if any(r.drifts for r in results) else EXIT_CLEAN

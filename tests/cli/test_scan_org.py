@@ -1,0 +1,105 @@
+"""``driftline scan --org``: every account of a moto organisation, each through an assumed read-only role (moto's
+STS switches account by the role's ARN), registry entries from the caller's central table. One account whose role
+cannot be assumed is a clear error line and exit 3; the others are scanned anyway."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from driftline.adapters.aws import Clients
+from driftline.cli.sandbox import create_tables
+from driftline.domain.registry import RegistryEntry
+from tests.cli.conftest import ACCOUNT, RunCli
+from tests.registry_writes import RawRegistryWriter
+
+REGISTRY, STATE = "driftline-registry", "driftline-state"
+ROLE = "DriftlineReadOnly"
+
+
+def organisation(aws: Clients, count: int) -> list[str]:
+    """An organisation of the caller with ``count`` member accounts; each has users alice (registered) and
+    mallory (not registered); the central registry (the caller's) holds alice for each."""
+    organizations = aws.organizations()
+    organizations.create_organization(FeatureSet="ALL")
+    create_tables(aws.dynamodb(), REGISTRY, STATE)
+    writer = RawRegistryWriter(aws.dynamodb(), REGISTRY)
+    accounts = []
+    for n in range(count):
+        status = organizations.create_account(Email=f"m{n}@example.com", AccountName=f"member-{n}")
+        account = status["CreateAccountStatus"]["AccountId"]
+        member = aws.assumed(f"arn:aws:iam::{account}:role/{ROLE}", "test-setup")
+        member.iam().create_user(UserName="alice")
+        member.iam().create_user(UserName="mallory")
+        alice = RegistryEntry.model_validate({"kind": "user", "name": "alice", "owner": "alice@example.com"})
+        writer.put(account, alice, expected_version=None)
+        accounts.append(account)
+    return accounts
+
+
+def deny_assume_role(monkeypatch: pytest.MonkeyPatch, account: str) -> None:
+    """AssumeRole into ``account`` answered AccessDenied (an SCP, or the role missing) for every Clients built."""
+    original = Clients.__init__
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if f":{account}:" in params.get("RoleArn", ""):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "AssumeRole")
+
+    def init(self: Clients, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.session.events.register("provide-client-params.sts.AssumeRole", refuse)
+
+    monkeypatch.setattr(Clients, "__init__", init)
+
+
+def org_scan(run_cli: RunCli, endpoint: str, *extra: str) -> Any:
+    return run_cli(
+        ["scan", "--org", "--registry-table", REGISTRY, "--endpoint-url", endpoint, "--report-wait", "5", *extra]
+    )
+
+
+def test_each_member_is_scanned_in_its_own_account(aws: Clients, run_cli: RunCli) -> None:
+    """Four members: each reports two unregistered identities, mallory and the OrganizationAccountAccessRole that
+    Organizations creates in every new account (not alice: her entry in her account's partition is found), exit 1
+    (drift). The caller's own account is not a member here."""
+    accounts = organisation(aws, 4)
+    assert aws.endpoint_url is not None
+    result = org_scan(run_cli, aws.endpoint_url, "--format", "json")
+    assert result.code == 1, result.err
+    report = json.loads(result.out)
+    by_account = {a["account_id"]: a for a in report["accounts"]}
+    assert set(accounts) <= set(by_account)
+    for account in accounts:
+        assert by_account[account]["status"] == "scanned"
+        assert by_account[account]["by_type"] == {"unregistered-identity": 2}, by_account[account]
+    assert ACCOUNT not in accounts
+
+
+def test_one_account_that_cannot_be_entered_does_not_stop_the_others(
+    aws: Clients, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five members, AssumeRole into the third denied: that account is an 'error' line naming AccessDenied and the
+    role, stderr names it, exit 3; the other four are scanned with their drift."""
+    accounts = organisation(aws, 5)
+    denied = accounts[2]
+    deny_assume_role(monkeypatch, denied)
+    assert aws.endpoint_url is not None
+    result = org_scan(run_cli, aws.endpoint_url, "--concurrency", "3")
+    assert result.code == 3
+    lines = {line.split()[0]: line for line in result.out.splitlines() if line[:12].isdigit()}
+    assert "error" in lines[denied] and "AccessDenied" in lines[denied] and f"role/{ROLE}" in lines[denied]
+    for account in set(accounts) - {denied}:
+        assert "scanned" in lines[account] and "unregistered-identity 2" in lines[account]
+    assert f"account {denied}: AccessDenied" in result.err
+    assert "failed, " in result.out and "1 failed" in result.out
+
+
+def test_org_scan_refuses_writing_options(aws: Clients, run_cli: RunCli) -> None:
+    """--org with --publish (or --state-table): refused before any call, exit 3, naming why."""
+    assert aws.endpoint_url is not None
+    result = org_scan(run_cli, aws.endpoint_url, "--publish", "--state-table", STATE)
+    assert result.code == 3
+    assert "read-only audit" in result.err
