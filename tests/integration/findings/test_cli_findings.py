@@ -168,3 +168,38 @@ def test_findings_table_output(cli: Any, endpoint: str, aws: Clients) -> None:
     assert "2 driftline finding(s)" in result.out
     assert "Excess entitlement" in result.out and "Unregistered identity" in result.out
     assert "ACTIVE/FAILED" in result.out
+
+
+def _members_finding(published: dict[str, Any], account: str) -> dict[str, Any]:
+    """A copy of a driftline finding as member ``account`` imports it (its own custom product and account)."""
+    finding = json.loads(json.dumps(published))
+    finding["Id"] = finding["Id"].replace(ACCOUNT, account)
+    finding["AwsAccountId"] = account
+    finding["ProductArn"] = finding["ProductArn"].replace(ACCOUNT, account)
+    for resource in finding["Resources"]:
+        resource["Id"] = resource["Id"].replace(ACCOUNT, account)
+    return dict(finding)
+
+
+def test_findings_org_lists_every_members_driftline_findings(cli: Any, endpoint: str, aws: Clients) -> None:
+    """The administrator's Security Hub holds its own two findings and, aggregated, one of each of two members
+    (imported through each member's own product), plus a finding of another product in a member. ``findings``
+    lists the caller's 2; ``findings --org`` lists the 4 driftline findings of 3 accounts, never the other product's;
+    the table names the accounts."""
+    assert scan(cli, endpoint, "--state-table", STATE, "--publish").code == 1
+    published = next(iter(hub(aws).values()))
+    members = ("222233334444", "555566667777")
+    others = [_members_finding(published, m) for m in members]
+    foreign = _members_finding(published, members[0]) | {"Id": "other-tool/1", "GeneratorId": "other-tool/check"}
+    assert aws.securityhub().batch_import_findings(Findings=[*others, foreign])["FailedCount"] == 0
+    # When listed for the caller and for the organisation
+    own = json.loads(cli("findings", "--endpoint-url", endpoint, "--format", "json").out)
+    org = cli("findings", "--endpoint-url", endpoint, "--format", "json", "--org")
+    table = cli("findings", "--endpoint-url", endpoint, "--org")
+    # Then
+    assert {f["AwsAccountId"] for f in own} == {ACCOUNT} and len(own) == 2
+    assert org.code == 0, org.err
+    listed = json.loads(org.out)
+    assert sorted(f["AwsAccountId"] for f in listed) == sorted([ACCOUNT, ACCOUNT, *members])
+    assert "other-tool/1" not in {f["Id"] for f in listed}
+    assert "4 driftline finding(s) in Security Hub, 3 account(s)" in table.out and members[0] in table.out
