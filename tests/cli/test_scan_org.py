@@ -103,3 +103,60 @@ def test_org_scan_refuses_writing_options(aws: Clients, run_cli: RunCli) -> None
     result = org_scan(run_cli, aws.endpoint_url, "--publish", "--state-table", STATE)
     assert result.code == 3
     assert "read-only audit" in result.err
+
+
+def _ledger_record(account: str, state: str, hours_ago: float, enforce_minutes: float | None) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from driftline.domain.ledger import Enforcement, LedgerRecord, LedgerState
+
+    requested = datetime.now(UTC) - timedelta(hours=hours_ago)
+    enforced = None
+    if enforce_minutes is not None:
+        enforced = Enforcement(source="observed", at=requested + timedelta(minutes=enforce_minutes))
+    return LedgerRecord(
+        account_id=account,
+        identity="user#alice",
+        requested_at=requested,
+        state=LedgerState(state),
+        opened_at=requested,
+        last_checked=requested,
+        enforced=enforced,
+        seconds_to_enforce=enforce_minutes * 60 if enforce_minutes is not None else None,
+    )
+
+
+def test_evidence_org_merges_every_members_ledger_and_names_the_unreadable_one(
+    aws: Clients, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three members: one enforced revocation (10 min) in the first, one unenforced in the second, the third's role
+    denied. ``evidence --org`` (JSON) lists both records, each with its account, and exits 3 naming the third; the
+    HTML report has the per-account table and the organisation's median time to enforce."""
+    from driftline.adapters.ledger import DynamoLedger
+    from driftline.domain.times import iso
+
+    accounts = organisation(aws, 3)
+    records = [_ledger_record(accounts[0], "enforced", 5, 10), _ledger_record(accounts[1], "unenforced", 30, None)]
+    for record in records:
+        member = aws.assumed(f"arn:aws:iam::{record.account_id}:role/{ROLE}", "test-setup")
+        create_tables(member.dynamodb(), REGISTRY, STATE)
+        stored = DynamoLedger(member.dynamodb(), STATE).update(
+            record.account_id, record.identity, iso(record.requested_at), lambda _current, r=record: r
+        )
+        assert stored is not None
+    deny_assume_role(monkeypatch, accounts[2])
+    assert aws.endpoint_url is not None
+    base = ["evidence", "--org", "--state-table", STATE, "--endpoint-url", aws.endpoint_url]
+    # When the organisation's evidence is exported
+    result = run_cli([*base, "--format", "json"])
+    html = run_cli([*base, "--format", "html"])
+    # Then both readable ledgers are in it, and the unreadable account is named
+    assert result.code == 3
+    report = json.loads(result.out)
+    assert report["organization"] is True
+    assert sorted((r["account_id"], r["state"]) for r in report["revocations"]) == sorted(
+        [(accounts[0], "enforced"), (accounts[1], "unenforced")]
+    )
+    assert f"account {accounts[2]}: " in result.err and "AccessDenied" in result.err
+    assert "organisation (2 accounts)" in html.out and "<h2>Per account</h2>" in html.out
+    assert "median time to enforce 10 min" in html.out

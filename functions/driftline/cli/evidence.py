@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,6 +24,7 @@ from driftline.adapters.aws import Clients
 from driftline.adapters.ledger import DynamoLedger
 from driftline.cli.account import caller_account
 from driftline.cli.evidence_html import render_html
+from driftline.cli.org_scan import DEFAULT_ROLE, Member, members
 from driftline.domain.errors import DriftlineError
 from driftline.domain.ledger import LedgerRecord
 
@@ -57,6 +59,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="write to this file instead of standard output")
     parser.add_argument("--endpoint-url")
     parser.add_argument("--region")
+    org = parser.add_argument_group("organisation")
+    org.add_argument(
+        "--org", action="store_true", help="every active account's ledger (its --state-table) through --role-name"
+    )
+    org.add_argument("--ou", help="with --org: only the accounts directly in this organizational unit")
+    org.add_argument("--role-name", default=DEFAULT_ROLE, help=f"with --org: the role to assume ({DEFAULT_ROLE})")
+    org.add_argument("--concurrency", type=int, default=4, help="with --org: accounts read at a time (default 4)")
 
 
 def _time(text: str) -> datetime:
@@ -96,14 +105,18 @@ def select(records: list[LedgerRecord], since: datetime | None, until: datetime 
     return sorted(chosen, key=lambda r: (r.requested_at, r.identity))
 
 
-def render(records: list[LedgerRecord], fmt: str, account_id: str, now: datetime) -> str:
-    rows = [row(r, now) for r in records]
+def render(records: list[LedgerRecord], fmt: str, account_id: str, now: datetime, *, org: bool = False) -> str:
+    """The report in ``fmt``; with ``org``, every row names its account (``account_id`` is then the caller's)."""
+    rows = [({"account_id": r.account_id} if org else {}) | row(r, now) for r in records]
     if fmt == "json":
-        return json.dumps({"account_id": account_id, "generated_at": now.isoformat(), "revocations": rows}, indent=2)
+        document: dict[str, Any] = {"account_id": account_id, "generated_at": now.isoformat(), "revocations": rows}
+        if org:
+            document = {"organization": True, "accounts": sorted({r.account_id for r in records})} | document
+        return json.dumps(document, indent=2)
     if fmt == "html":
-        return render_html(records, rows, account_id, now)
+        return render_html(records, rows, account_id, now, org=org)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=(("account_id",) if org else ()) + COLUMNS)
     writer.writeheader()
     writer.writerows({k: _inert(v) for k, v in r.items()} for r in rows)
     return buffer.getvalue()
@@ -121,20 +134,44 @@ def _inert(value: Any) -> Any:
 def run_evidence(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     now = datetime.now(UTC)
+    problems: list[str] = []
     try:
         clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
         account, _caller = caller_account(clients, args.account_id)
-        ledger = DynamoLedger(clients.dynamodb(), args.state_table)
-        records = select(ledger.records(account), args.since, args.until)
+        if getattr(args, "org", False):
+            found, problems = org_ledgers(clients, args)
+        else:
+            ledger = DynamoLedger(clients.dynamodb(), args.state_table)
+            found = ledger.records(account)
+            problems = list(ledger.problems)
+        records = select(found, args.since, args.until)
     except (DriftlineError, BotoCoreError, ClientError) as exc:
         err.write(f"driftline evidence: error: {exc}\n")
         return EXIT_ERROR
-    text = render(records, args.format, account, now)
+    text = render(records, args.format, account, now, org=getattr(args, "org", False))
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         err.write(f"wrote {len(records)} revocation(s) to {args.output}\n")
     else:
         out.write(text)
-    for problem in ledger.problems:  # the rest is exported; the unreadable items are named, and the exit says so
+    for problem in problems:  # the rest is exported; what could not be read is named, and the exit says so
         err.write(f"driftline evidence: error: {problem} (skipped)\n")
-    return EXIT_ERROR if ledger.problems else EXIT_OK
+    return EXIT_ERROR if problems else EXIT_OK
+
+
+def org_ledgers(caller: Clients, args: argparse.Namespace) -> tuple[list[LedgerRecord], list[str]]:
+    """Every member's ledger records (through ``--role-name``, from its ``--state-table``), and what could not be read:
+    an account that cannot be entered or read is named, never a reason to stop the others."""
+
+    def read(member: Member) -> tuple[list[LedgerRecord], list[str]]:
+        role_arn = f"arn:{caller.partition}:iam::{member.account_id}:role/{args.role_name}"
+        try:
+            ledger = DynamoLedger(caller.assumed(role_arn, "driftline-org-evidence").dynamodb(), args.state_table)
+            return ledger.records(member.account_id), [f"account {member.account_id}: {p}" for p in ledger.problems]
+        except (DriftlineError, ClientError, BotoCoreError) as exc:
+            return [], [f"account {member.account_id}: {exc} (as {role_arn})"]
+
+    accounts = members(caller, args.ou)
+    with ThreadPoolExecutor(max_workers=max(1, min(args.concurrency, len(accounts) or 1))) as pool:
+        results = list(pool.map(read, accounts))
+    return [r for found, _ in results for r in found], [p for _, problems in results for p in problems]

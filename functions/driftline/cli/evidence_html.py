@@ -49,13 +49,44 @@ def _chart(records: list[LedgerRecord]) -> str:
     return f'<svg width="900" height="{height}" role="img" aria-label="time to enforce">{"".join(bars)}</svg>'
 
 
-def render_html(records: list[LedgerRecord], rows: list[dict[str, Any]], account_id: str, now: datetime) -> str:
+def _median(records: list[LedgerRecord]) -> float | None:
+    done = sorted(
+        r.seconds_to_enforce or 0
+        for r in records
+        if r.state is LedgerState.ENFORCED and r.seconds_to_enforce is not None
+    )
+    return done[len(done) // 2] if done else None
+
+
+def _per_account(records: list[LedgerRecord]) -> str:
+    """One row per account: revocations, enforced, median time to enforce, still open."""
+    rows = []
+    for account in sorted({r.account_id for r in records}):
+        mine = [r for r in records if r.account_id == account]
+        enforced = sum(r.state is LedgerState.ENFORCED for r in mine)
+        median = _median(mine)
+        cells = (
+            account,
+            len(mine),
+            enforced,
+            _duration(median) if median is not None else "",
+            sum(r.is_open for r in mine),
+        )
+        rows.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("Account", "Revocations", "Enforced", "Median time to enforce", "Open"))
+    return f"<h2>Per account</h2><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def render_html(
+    records: list[LedgerRecord], rows: list[dict[str, Any]], account_id: str, now: datetime, *, org: bool = False
+) -> str:
     open_rows = [r for r in records if r.is_open]
     enforced = [r for r in records if r.state is LedgerState.ENFORCED and r.seconds_to_enforce is not None]
-    median = sorted(r.seconds_to_enforce or 0 for r in enforced)[len(enforced) // 2] if enforced else None
+    median = _median(records)
     head = "".join(
         f"<th>{escape(h)}</th>"
         for h in (
+            *(("Account",) if org else ()),
             "Identity",
             "State",
             "Requested",
@@ -72,6 +103,7 @@ def render_html(records: list[LedgerRecord], rows: list[dict[str, Any]], account
     for r in rows:
         evidence = " ".join(x for x in (r["event_name"], r["event_id"], r["actor_arn"]) if x)
         cells = (
+            *((r["account_id"],) if org else ()),
             r["identity"],
             r["state"],
             r["requested_at"],
@@ -91,14 +123,17 @@ def render_html(records: list[LedgerRecord], rows: list[dict[str, Any]], account
         + (f" (median time to enforce {_duration(median)})" if median is not None else "")
         + f"; {len(open_rows)} still open"
     )
+    accounts = len({r.account_id for r in records})
+    scope = f"organisation ({accounts} accounts)" if org else f"account {account_id}"
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>driftline revocation evidence {escape(account_id)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>Revocation evidence: account {escape(account_id)}</h1>"
+        f"<title>driftline revocation evidence {escape(scope)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>Revocation evidence: {escape(scope)}</h1>"
         f"<p>Generated {escape(now.isoformat())} from the driftline revocation ledger. {escape(summary)}.</p>"
         "<p>How: <b>cloudtrail</b> = the CloudTrail event that enforced it; <b>driftline</b> = driftline's own "
         "reversible steps; <b>observed</b> = enforced no later than the reconcile that saw it.</p>"
-        f"<h2>Time to enforce</h2>{_chart(records)}"
+        + (_per_account(records) if org else "")
+        + f"<h2>Time to enforce</h2>{_chart(records)}"
         f"<h2>Every revocation</h2><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         "</body></html>\n"
     )
