@@ -41,10 +41,10 @@ class Seeded:
         return self.users + self.roles + self.keys
 
 
-def _backend() -> Any:
+def _backend(account_id: str = DEFAULT_ACCOUNT) -> Any:
     from moto.iam.models import iam_backends
 
-    return iam_backends[DEFAULT_ACCOUNT]["global"]
+    return iam_backends[account_id]["global"]
 
 
 def _revoked(i: int, share: float) -> int | None:
@@ -56,7 +56,9 @@ def _revoked(i: int, share: float) -> int | None:
     return i // step if i % step == step - 1 and i % DRIFT_EVERY != 7 else None
 
 
-def seed(size: int, now: datetime | None = None, revoked_share: float = 0.0) -> Seeded:
+def seed(
+    size: int, now: datetime | None = None, revoked_share: float = 0.0, account_id: str = DEFAULT_ACCOUNT
+) -> Seeded:
     """``size`` users (3 in 2 with two keys, the rest one), ``size // 2`` roles, 10 groups and 20 managed policies;
     a registry that matches except for one identity in 50, spread over the drift types.
 
@@ -64,7 +66,7 @@ def seed(size: int, now: datetime | None = None, revoked_share: float = 0.0) -> 
     up in a real one: four in five enforced (users' keys Inactive; roles with the deny-everything policy attached),
     one in five not (keys still Active, roles assumable)."""
     now = now or datetime.now(UTC)
-    iam = _backend()
+    iam = _backend(account_id)
     deny = iam.create_policy(
         description="", path="/driftline/", policy_document=DENY_ALL, policy_name="DriftlineRevoked", tags=[]
     ).arn
