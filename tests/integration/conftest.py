@@ -43,12 +43,13 @@ def state_partitions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Watch]:
         )
 
     monkeypatch.setattr(Clients, "__init__", init)
-    for module, function in (
-        (on_schedule, "ReconcileFunction"),
-        (on_iam_event, "IamEventFunction"),
-        (on_registry_change, "RegistryChangeFunction"),
+    for module, entry, function in (
+        (on_schedule, "handler", "ReconcileFunction"),
+        (on_iam_event, "handler", "IamEventFunction"),
+        (on_registry_change, "handler", "RegistryChangeFunction"),
+        (on_registry_change, "handle_event", "RegistryChangeFunction"),  # the central registry's forwarded records
     ):
-        monkeypatch.setattr(module, "handler", watch.wrap(function, module.handler))
+        monkeypatch.setattr(module, entry, watch.wrap(function, getattr(module, entry)))
     yield watch
     assert watch.violations == [], f"state-table calls outside the function's granted partitions: {watch.violations}"
 

@@ -17,6 +17,7 @@ from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_organizations import OrganizationsClient
@@ -125,6 +126,10 @@ class Clients:
 
     def lambda_(self) -> LambdaClient:
         client: LambdaClient = self._client("lambda")
+        return client
+
+    def events(self) -> EventBridgeClient:
+        client: EventBridgeClient = self._client("events")
         return client
 
     def organizations(self) -> OrganizationsClient:
