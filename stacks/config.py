@@ -69,6 +69,9 @@ class DriftlineConfig(BaseModel):
     # The central registry's organisation: the table (created here) is then encrypted with its own key and readable
     # by driftline's roles in the organisation's accounts, each in its own partition only.
     organization_id: str | None = Field(default=None, alias="driftline:organizationId")
+    # A member of a central registry that forwards its stream (organizationId there): the registry's changes arrive
+    # as events on this account's default bus instead of a stream read per member.
+    registry_events: bool = Field(default=False, alias="driftline:registryEvents")
 
     @field_validator("schedule_expression")
     @classmethod
@@ -90,7 +93,7 @@ class DriftlineConfig(BaseModel):
             raise ValueError("expected a whole number, got a boolean")
         return value
 
-    @field_validator("create_trail", "security_hub", mode="before")
+    @field_validator("create_trail", "security_hub", "registry_events", mode="before")
     @classmethod
     def _bool(cls, value: object) -> object:
         # Stricter than pydantic's lax bool: no numbers, and only the spellings a person would type after -c.
@@ -213,10 +216,16 @@ class DriftlineConfig(BaseModel):
 
     @model_validator(mode="after")
     def _together(self) -> DriftlineConfig:
-        if (self.registry_table_arn is None) != (self.registry_stream_arn is None):
+        if self.registry_events and (self.registry_table_arn is None or self.registry_stream_arn is not None):
+            raise ValueError(
+                "driftline:registryEvents is for a member of a central registry: set driftline:registryTableArn and "
+                "no driftline:registryStreamArn (the central account forwards the stream as events)"
+            )
+        if not self.registry_events and (self.registry_table_arn is None) != (self.registry_stream_arn is None):
             raise ValueError(
                 "driftline:registryTableArn and driftline:registryStreamArn go together: the registry-change "
-                "function reads the existing table's stream (set both, or neither to create the table)"
+                "function reads the existing table's stream (set both, or neither to create the table, or set "
+                "driftline:registryEvents when the central registry forwards its stream)"
             )
         if self.registry_table_arn and self.registry_stream_arn:
             table = _TABLE_ARN.match(self.registry_table_arn)

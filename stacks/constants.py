@@ -59,6 +59,12 @@ ASSET_EXCLUDES: Final[tuple[str, ...]] = ("driftline/cli", "**/__pycache__", "*.
 RECONCILE_HANDLER: Final = "driftline.handlers.on_schedule.handler"
 IAM_EVENT_HANDLER: Final = "driftline.handlers.on_iam_event.handler"
 REGISTRY_CHANGE_HANDLER: Final = "driftline.handlers.on_registry_change.handler"
+# A member of a central registry that forwards its stream: the same function, fed by events on the default bus.
+REGISTRY_EVENT_HANDLER: Final = "driftline.handlers.on_registry_change.handle_event"
+# The central registry's one stream reader, forwarding each record to its member account's default bus.
+REGISTRY_FANOUT_HANDLER: Final = "driftline.handlers.on_registry_fanout.handler"
+REGISTRY_EVENT_SOURCE: Final = "driftline.registry"  # functions/driftline/triggers/registry_fanout.py SOURCE
+REGISTRY_EVENT_DETAIL_TYPE: Final = "Registry Entry Changed"  # ... DETAIL_TYPE
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
 

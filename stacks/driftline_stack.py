@@ -20,6 +20,7 @@ from stacks.constructs.iam_events import IamEvents
 from stacks.constructs.monitoring import Monitoring
 from stacks.constructs.registry import RegistryTable
 from stacks.constructs.registry_changes import RegistryChanges
+from stacks.constructs.registry_fanout import RegistryFanOut
 from stacks.constructs.registry_writer import RegistryWriterPolicy
 from stacks.constructs.state import StateTable
 from stacks.constructs.trail import AuditTrail
@@ -75,17 +76,31 @@ class DriftlineStack(Stack):
             registry_stream_arn=self.registry.stream_arn,
             **tables,
         )
+        self.registry_fanout: RegistryFanOut | None = None
+        if config.organization_id and self.registry.created and self.registry.stream_arn:
+            self.registry_fanout = RegistryFanOut(
+                self,
+                "RegistryFanOut",
+                environment=environment,
+                registry_stream_arn=self.registry.stream_arn,
+                organization_id=config.organization_id,
+            )
         self.trail = AuditTrail(self, "AuditTrail") if config.create_trail else None
+        queues = {
+            "ReconcileDeadLetterQueue": self.detection.dead_letter_queue,
+            "IamEventDeadLetterQueue": self.iam_events.dead_letter_queue,
+            "RegistryChangeDeadLetterQueue": self.registry_changes.dead_letter_queue,
+        }
+        functions = dict(self.functions)
+        if self.registry_fanout is not None:
+            functions["RegistryFanOutFunction"] = self.registry_fanout.handler
+            queues["RegistryFanOutDeadLetterQueue"] = self.registry_fanout.dead_letter_queue
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             config=config,
-            functions=self.functions,
-            queues={
-                "ReconcileDeadLetterQueue": self.detection.dead_letter_queue,
-                "IamEventDeadLetterQueue": self.iam_events.dead_letter_queue,
-                "RegistryChangeDeadLetterQueue": self.registry_changes.dead_letter_queue,
-            },
+            functions=functions,
+            queues=queues,
             reconcile=self.detection.reconcile,
         )
         self._outputs()

@@ -24,7 +24,8 @@ class RegistryTable(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: DriftlineConfig) -> None:
         super().__init__(scope, construct_id)
         self.table: dynamodb.ITableV2
-        if config.registry_table_arn and config.registry_stream_arn:
+        self.stream_arn: str | None
+        if config.registry_table_arn:
             self.created = False
             self.table = dynamodb.TableV2.from_table_attributes(
                 self,
@@ -34,7 +35,7 @@ class RegistryTable(Construct):
             )
             # The ARN, not the name: DynamoDB resolves a bare table name in the caller's own account.
             self.reference = config.registry_table_arn
-            self.stream_arn = config.registry_stream_arn
+            self.stream_arn = config.registry_stream_arn  # None: the central account forwards changes as events
         else:
             self.created = True
             central = central_table_settings(self, config.organization_id) if config.organization_id else {}

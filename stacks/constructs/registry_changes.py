@@ -9,7 +9,9 @@ both images compared, which a filter cannot do (AWS-FACTS section 7), so the han
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
@@ -17,9 +19,16 @@ from constructs import Construct
 
 from stacks.config import DriftlineConfig
 from stacks.constants import (
+    EVENT_ASYNC_RETRY_ATTEMPTS,
+    EVENT_MAX_EVENT_AGE_HOURS,
     EVENT_MEMORY_MB,
+    EVENT_TARGET_MAX_EVENT_AGE_HOURS,
+    EVENT_TARGET_RETRY_ATTEMPTS,
     EVENT_TIMEOUT_SECONDS,
     REGISTRY_CHANGE_HANDLER,
+    REGISTRY_EVENT_DETAIL_TYPE,
+    REGISTRY_EVENT_HANDLER,
+    REGISTRY_EVENT_SOURCE,
     STREAM_BATCH_SIZE,
     STREAM_MAX_BATCHING_WINDOW_SECONDS,
     STREAM_MAX_RECORD_AGE_HOURS,
@@ -37,17 +46,21 @@ from stacks.constructs.queues import dead_letter_queue
 
 
 def registry_change_statements(
-    config: DriftlineConfig, *, registry_table_arn: str, registry_stream_arn: str, state_table_arn: str
+    config: DriftlineConfig, *, registry_table_arn: str, registry_stream_arn: str | None, state_table_arn: str
 ) -> list[iam.PolicyStatement]:
-    """Single user/role reads, registry and registry-stream reads, state read/write, Security Hub import."""
+    """Single user/role reads, registry (and its stream, when read here) reads, state read/write, Security Hub."""
     return function_statements(
         config,
         iam_reads=iam_read_statements(account_wide=False, groups=False),
         registry_table_arn=registry_table_arn,
         state_table_arn=state_table_arn,
         function="RegistryChangeFunction",
-        extra=[registry_stream_read_statement(registry_stream_arn)],
+        extra=[registry_stream_read_statement(registry_stream_arn)] if registry_stream_arn else [],
     )
+
+
+def central_account(registry_table_arn: str) -> str:
+    return registry_table_arn.split(":")[4]
 
 
 class RegistryChanges(Construct):
@@ -61,21 +74,32 @@ class RegistryChanges(Construct):
         config: DriftlineConfig,
         environment: dict[str, str],
         registry_table_arn: str,
-        registry_stream_arn: str,
+        registry_stream_arn: str | None,
         state_table_arn: str,
     ) -> None:
+        """With ``registry_stream_arn`` the function reads the registry's stream; without it (a member of a central
+        registry that forwards its stream) an EventBridge rule on the default bus feeds it the forwarded records."""
         super().__init__(scope, construct_id)
+        forwarded = registry_stream_arn is None
         self.dead_letter_queue = dead_letter_queue(
-            self, "RegistryChangeDeadLetterQueue", holds="registry stream batches that still failed after retries"
+            self,
+            "RegistryChangeDeadLetterQueue",
+            holds="forwarded registry changes Lambda gave up on"
+            if forwarded
+            else "registry stream batches that still failed after retries",
         )
         self.handler = DriftlineFunction(
             self,
             "RegistryChangeFunction",
-            handler=REGISTRY_CHANGE_HANDLER,
-            description="driftline: opens, cancels and checks revocations as the registry changes (table stream)",
+            handler=REGISTRY_EVENT_HANDLER if forwarded else REGISTRY_CHANGE_HANDLER,
+            description="driftline: opens, cancels and checks revocations as the registry changes"
+            + (" (forwarded by the central registry)" if forwarded else " (table stream)"),
             environment=environment,
             memory_size=EVENT_MEMORY_MB,
             timeout=Duration.seconds(EVENT_TIMEOUT_SECONDS),
+            failure_queue=self.dead_letter_queue if forwarded else None,
+            retry_attempts=EVENT_ASYNC_RETRY_ATTEMPTS if forwarded else None,
+            max_event_age=Duration.hours(EVENT_MAX_EVENT_AGE_HOURS) if forwarded else None,
         )
         self.handler.add_to_role(
             *registry_change_statements(
@@ -91,6 +115,11 @@ class RegistryChanges(Construct):
             function="registry-change",
             central_registry=config.registry_table_arn,
         )
+        self.mapping: lambda_.EventSourceMapping | None = None
+        self.rule: events.Rule | None = None
+        if registry_stream_arn is None:
+            self._forwarded(registry_table_arn)
+            return
         self.mapping = self.handler.function.add_event_source_mapping(
             "RegistryStream",
             event_source_arn=registry_stream_arn,
@@ -103,4 +132,39 @@ class RegistryChanges(Construct):
             bisect_batch_on_error=True,
             max_record_age=Duration.hours(STREAM_MAX_RECORD_AGE_HOURS),
             on_failure=sources.SqsDlq(self.dead_letter_queue),
+        )
+
+    def _forwarded(self, registry_table_arn: str) -> None:
+        """The central account may put driftline's registry events on this account's default bus, and a rule
+        takes exactly those (that source, that account) to the function."""
+        central = central_account(registry_table_arn)
+        events.CfnEventBusPolicy(
+            self,
+            "CentralRegistryMayForward",
+            event_bus_name="default",
+            statement_id="DriftlineCentralRegistry",
+            statement={
+                "Sid": "DriftlineCentralRegistry",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{Aws.PARTITION}:iam::{central}:root"},
+                "Action": "events:PutEvents",
+                "Resource": f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default",
+                "Condition": {"StringEquals": {"events:source": REGISTRY_EVENT_SOURCE}},
+            },
+        )
+        self.rule = events.Rule(
+            self,
+            "ForwardedRegistryChanges",
+            description="driftline: registry changes the central registry forwards to this account",
+            event_pattern=events.EventPattern(
+                source=[REGISTRY_EVENT_SOURCE], detail_type=[REGISTRY_EVENT_DETAIL_TYPE], account=[central]
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.handler.function,
+                    dead_letter_queue=self.dead_letter_queue,
+                    retry_attempts=EVENT_TARGET_RETRY_ATTEMPTS,
+                    max_event_age=Duration.hours(EVENT_TARGET_MAX_EVENT_AGE_HOURS),
+                )
+            ],
         )

@@ -207,3 +207,93 @@ def test_cfn_lint_reports_no_errors_on_the_central_template(central: Synthesized
     path.write_text(json.dumps(central.template.to_json()))
     errors = [f"{m.rule.id} {m.message}" for m in lint_file(path, config={"regions": ["us-east-1"]})]
     assert [e for e in errors if e.startswith("E")] == []
+
+
+# -- the stream read once, forwarded to the members ------------------------------------------------------------
+LABEL = "2026-01-15T10:00:00.000"
+MEMBER_EVENTS = {
+    "driftline:registryTableArn": "arn:aws:dynamodb:us-east-1:111122223333:table/driftline-registry",
+    "driftline:registryEvents": True,
+}
+
+
+@pytest.fixture(scope="module")
+def member(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk.out.member"), MEMBER_EVENTS)
+
+
+def test_the_central_stack_forwards_the_stream_to_the_organisations_default_buses(central: Synthesized) -> None:
+    """One fan-out function on the registry's stream (the central registry-change function is the other reader:
+    two in all, whatever the number of members), allowed to put events only on default buses of the organisation's
+    accounts; its errors and its dead-letter queue are alarmed."""
+    fanout = central.stack.registry_fanout
+    assert fanout is not None
+    props = central.resources[central.logical_id(fanout.handler.function)]["Properties"]
+    assert props["Handler"] == "driftline.handlers.on_registry_fanout.handler"
+    mappings = of_type(central.resources, "AWS::Lambda::EventSourceMapping")
+    readers = {json.dumps(m["Properties"]["FunctionName"]) for m in mappings.values()}
+    assert len(mappings) == 2 and len(readers) == 2
+    statements = [
+        _rendered(s)
+        for res in of_type(central.resources, "AWS::IAM::Policy").values()
+        for s in as_list(res["Properties"]["PolicyDocument"]["Statement"])
+        if s.get("Sid") == "ForwardToMemberBuses"
+    ]
+    (forward,) = statements
+    assert forward["Action"] == "events:PutEvents"
+    assert forward["Resource"] == "arn:aws:events:eu-west-1:*:event-bus/default"
+    assert forward["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG}}
+    assert {"RegistryFanOutFunctionErrors", "RegistryFanOutDeadLetterQueueDepth"} <= set(
+        central.stack.monitoring.alarms
+    )
+
+
+def test_a_member_takes_forwarded_changes_from_its_default_bus_and_reads_no_stream(member: Synthesized) -> None:
+    """registryEvents: no event source mapping and no stream read; the registry-change function runs the event
+    handler, fed by a rule matching driftline's registry source from the central account only, with a DLQ; the
+    default bus admits PutEvents from the central account for that source only."""
+    assert of_type(member.resources, "AWS::Lambda::EventSourceMapping") == {}
+    function = member.function_props("RegistryChangeFunction")
+    assert function["Handler"] == "driftline.handlers.on_registry_change.handle_event"
+    rule = member.resources[member.logical_id(member.stack.registry_changes.rule)]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["driftline.registry"],
+        "detail-type": ["Registry Entry Changed"],
+        "account": ["111122223333"],
+    }
+    assert "DeadLetterConfig" in rule["Targets"][0]
+    (policy,) = of_type(member.resources, "AWS::Events::EventBusPolicy").values()
+    statement = _rendered(policy["Properties"]["Statement"])
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Condition"] == {"StringEquals": {"events:source": "driftline.registry"}}
+    streams = [
+        s
+        for res in of_type(member.resources, "AWS::IAM::Policy").values()
+        for s in as_list(res["Properties"]["PolicyDocument"]["Statement"])
+        if s.get("Sid") == "ReadRegistryStream"
+    ]
+    assert streams == []
+
+
+def test_cfn_lint_reports_no_errors_on_the_member_template(member: Synthesized, tmp_path_factory: Any) -> None:
+    from cfnlint.api import lint_file
+
+    path = tmp_path_factory.mktemp("lint") / "member.template.json"
+    path.write_text(json.dumps(member.template.to_json()))
+    errors = [f"{m.rule.id} {m.message}" for m in lint_file(path, config={"regions": ["us-east-1"]})]
+    assert [e for e in errors if e.startswith("E")] == []
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"driftline:registryEvents": True},  # no central registry named
+        MEMBER_EVENTS
+        | {"driftline:registryStreamArn": f"{MEMBER_EVENTS['driftline:registryTableArn']}/stream/{LABEL}"},
+    ],
+    ids=["no-table", "with-stream"],
+)
+def test_registry_events_need_a_central_table_and_no_stream(context: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="registryEvents"):
+        DriftlineConfig.from_context(cdk_json_context(ROOT / "cdk.json") | context)
