@@ -16,7 +16,6 @@ from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -27,11 +26,10 @@ from stacks.constants import (
     EVENT_ASYNC_RETRY_ATTEMPTS,
     EVENT_MAX_EVENT_AGE_HOURS,
     EVENT_MEMORY_MB,
-    EVENT_TARGET_MAX_EVENT_AGE_HOURS,
-    EVENT_TARGET_RETRY_ATTEMPTS,
     EVENT_TIMEOUT_SECONDS,
     IAM_EVENT_HANDLER,
 )
+from stacks.constructs.delivery import event_target
 from stacks.constructs.function import DriftlineFunction
 from stacks.constructs.permissions import (
     acknowledge_iam_reads,
@@ -121,12 +119,5 @@ class IamEvents(Construct):
             "IamEventRule",
             description="driftline: successful IAM API calls (CloudTrail) that can change what the registry allows",
             event_pattern=iam_event_pattern(),
-            targets=[
-                targets.LambdaFunction(
-                    self.handler.function,
-                    dead_letter_queue=self.dead_letter_queue,
-                    retry_attempts=EVENT_TARGET_RETRY_ATTEMPTS,
-                    max_event_age=Duration.hours(EVENT_TARGET_MAX_EVENT_AGE_HOURS),
-                )
-            ],
+            targets=[event_target(self.handler.function, self.dead_letter_queue)],
         )

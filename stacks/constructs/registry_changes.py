@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
 from stacks.config import DriftlineConfig
@@ -22,19 +20,13 @@ from stacks.constants import (
     EVENT_ASYNC_RETRY_ATTEMPTS,
     EVENT_MAX_EVENT_AGE_HOURS,
     EVENT_MEMORY_MB,
-    EVENT_TARGET_MAX_EVENT_AGE_HOURS,
-    EVENT_TARGET_RETRY_ATTEMPTS,
     EVENT_TIMEOUT_SECONDS,
     REGISTRY_CHANGE_HANDLER,
     REGISTRY_EVENT_DETAIL_TYPE,
     REGISTRY_EVENT_HANDLER,
     REGISTRY_EVENT_SOURCE,
-    STREAM_BATCH_SIZE,
-    STREAM_MAX_BATCHING_WINDOW_SECONDS,
-    STREAM_MAX_RECORD_AGE_HOURS,
-    STREAM_PARALLELIZATION_FACTOR,
-    STREAM_RETRY_ATTEMPTS,
 )
+from stacks.constructs.delivery import event_target, stream_mapping
 from stacks.constructs.function import DriftlineFunction
 from stacks.constructs.permissions import (
     acknowledge_iam_reads,
@@ -120,19 +112,7 @@ class RegistryChanges(Construct):
         if registry_stream_arn is None:
             self._forwarded(registry_table_arn)
             return
-        self.mapping = self.handler.function.add_event_source_mapping(
-            "RegistryStream",
-            event_source_arn=registry_stream_arn,
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=STREAM_BATCH_SIZE,
-            max_batching_window=Duration.seconds(STREAM_MAX_BATCHING_WINDOW_SECONDS),
-            parallelization_factor=STREAM_PARALLELIZATION_FACTOR,
-            report_batch_item_failures=True,
-            retry_attempts=STREAM_RETRY_ATTEMPTS,
-            bisect_batch_on_error=True,
-            max_record_age=Duration.hours(STREAM_MAX_RECORD_AGE_HOURS),
-            on_failure=sources.SqsDlq(self.dead_letter_queue),
-        )
+        self.mapping = stream_mapping(self.handler.function, registry_stream_arn, self.dead_letter_queue)
 
     def _forwarded(self, registry_table_arn: str) -> None:
         """The central account may put driftline's registry events on this account's default bus, and a rule
@@ -159,12 +139,5 @@ class RegistryChanges(Construct):
             event_pattern=events.EventPattern(
                 source=[REGISTRY_EVENT_SOURCE], detail_type=[REGISTRY_EVENT_DETAIL_TYPE], account=[central]
             ),
-            targets=[
-                targets.LambdaFunction(
-                    self.handler.function,
-                    dead_letter_queue=self.dead_letter_queue,
-                    retry_attempts=EVENT_TARGET_RETRY_ATTEMPTS,
-                    max_event_age=Duration.hours(EVENT_TARGET_MAX_EVENT_AGE_HOURS),
-                )
-            ],
+            targets=[event_target(self.handler.function, self.dead_letter_queue)],
         )

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 
 from stacks import nag
@@ -20,12 +18,8 @@ from stacks.constants import (
     EVENT_MEMORY_MB,
     EVENT_TIMEOUT_SECONDS,
     REGISTRY_FANOUT_HANDLER,
-    STREAM_BATCH_SIZE,
-    STREAM_MAX_BATCHING_WINDOW_SECONDS,
-    STREAM_MAX_RECORD_AGE_HOURS,
-    STREAM_PARALLELIZATION_FACTOR,
-    STREAM_RETRY_ATTEMPTS,
 )
+from stacks.constructs.delivery import stream_mapping
 from stacks.constructs.function import DriftlineFunction
 from stacks.constructs.permissions import registry_stream_read_statement
 from stacks.constructs.queues import dead_letter_queue
@@ -78,16 +72,4 @@ class RegistryFanOut(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) accept no other Resource.",
         )
-        self.mapping = self.handler.function.add_event_source_mapping(
-            "RegistryStream",
-            event_source_arn=registry_stream_arn,
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=STREAM_BATCH_SIZE,
-            max_batching_window=Duration.seconds(STREAM_MAX_BATCHING_WINDOW_SECONDS),
-            parallelization_factor=STREAM_PARALLELIZATION_FACTOR,
-            report_batch_item_failures=True,
-            retry_attempts=STREAM_RETRY_ATTEMPTS,
-            bisect_batch_on_error=True,
-            max_record_age=Duration.hours(STREAM_MAX_RECORD_AGE_HOURS),
-            on_failure=sources.SqsDlq(self.dead_letter_queue),
-        )
+        self.mapping = stream_mapping(self.handler.function, registry_stream_arn, self.dead_letter_queue)
