@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from aws_cdk import Environment, Stack, Stage
 
-from stacks.config import DriftlineConfig
-from stacks.constants import FORWARDER_STACK_ID, IAM_EVENTS_REGION, STACK_ID
-from stacks.driftline_stack import DriftlineStack
-from stacks.forwarder_stack import IamEventForwarderStack
-from stacks.nag import add_checks
+from .config import DriftlineConfig
+from .constants import FORWARDER_STACK_ID, IAM_EVENTS_REGION, STACK_ID
+from .driftline_stack import DriftlineStack
+from .forwarder_stack import IamEventForwarderStack
+from .nag import add_checks
 
 
 @dataclass(frozen=True)

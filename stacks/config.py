@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Final, Literal
 
 from constructs import Construct
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -37,6 +39,9 @@ _STREAM_ARN = re.compile(
 _TOPIC_ARN = re.compile(r"^arn:aws:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):[A-Za-z0-9_-]{1,256}$")
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 _ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")  # the Organizations API's pattern for an organization id
+# StackSet targets: an organisation's root or an organizational unit (the Organizations API's patterns).
+_TARGET = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
+_ACCOUNT = re.compile(r"^\d{12}$")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -72,6 +77,13 @@ class DriftlineConfig(BaseModel):
     # A member of a central registry that forwards its stream (organizationId there): the registry's changes arrive
     # as events on this account's default bus instead of a stream read per member.
     registry_events: bool = Field(default=False, alias="driftline:registryEvents")
+    # Many accounts (docs/DEPLOYMENT.md): "account" builds this account's stacks; "organization" the StackSets that
+    # put them in every account of deploymentTargets; "hub" the hub stack and the spokes' StackSet.
+    topology: Literal["account", "organization", "hub"] = Field(default="account", alias="driftline:topology")
+    deployment_targets: tuple[str, ...] = Field(default=(), alias="driftline:deploymentTargets")
+    delegated_admin: bool = Field(default=False, alias="driftline:delegatedAdmin")
+    hub_account: str | None = Field(default=None, alias="driftline:hubAccount")
+    hub_concurrency: int = Field(default=10, alias="driftline:hubConcurrency", ge=1, le=1000)
 
     @field_validator("schedule_expression")
     @classmethod
@@ -93,7 +105,7 @@ class DriftlineConfig(BaseModel):
             raise ValueError("expected a whole number, got a boolean")
         return value
 
-    @field_validator("create_trail", "security_hub", "registry_events", mode="before")
+    @field_validator("create_trail", "security_hub", "registry_events", "delegated_admin", mode="before")
     @classmethod
     def _bool(cls, value: object) -> object:
         # Stricter than pydantic's lax bool: no numbers, and only the spellings a person would type after -c.
@@ -110,7 +122,13 @@ class DriftlineConfig(BaseModel):
             return value.strip().lower()
         raise ValueError(f"expected 'report' or 'enforce', got {value!r}")
 
-    @field_validator("excluded_name_patterns", "excluded_path_prefixes", "break_glass_principals", mode="before")
+    @field_validator(
+        "excluded_name_patterns",
+        "excluded_path_prefixes",
+        "break_glass_principals",
+        "deployment_targets",
+        mode="before",
+    )
     @classmethod
     def _list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -129,6 +147,21 @@ class DriftlineConfig(BaseModel):
                 # The function receives the list comma-joined in one environment variable.
                 raise ValueError(f"entries must be non-empty and contain no comma, got {item!r}")
         return items
+
+    @field_validator("deployment_targets")
+    @classmethod
+    def _targets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for target in value:
+            if not _TARGET.match(target):
+                raise ValueError(f"expected an organisation root 'r-...' or an OU 'ou-...-...', got {target!r}")
+        return value
+
+    @field_validator("hub_account")
+    @classmethod
+    def _hub_account(cls, value: str | None) -> str | None:
+        if value is not None and not _ACCOUNT.match(value):
+            raise ValueError(f"expected a 12-digit account id, got {value!r}")
+        return value
 
     @field_validator("excluded_name_patterns", "break_glass_principals")
     @classmethod
@@ -159,6 +192,7 @@ class DriftlineConfig(BaseModel):
         "alarm_email",
         "alarm_topic_arn",
         "organization_id",
+        "hub_account",
         mode="before",
     )
     @classmethod
@@ -239,12 +273,33 @@ class DriftlineConfig(BaseModel):
                 raise ValueError("driftline:registryStreamArn must be the stream of driftline:registryTableArn")
         if self.alarm_email and self.alarm_topic_arn:
             raise ValueError("set driftline:alarmEmail (a new topic) or driftline:alarmTopicArn (yours), not both")
-        if self.organization_id and self.registry_table_arn:
+        if self.topology != "account":
+            self._check_topology()
+        elif self.organization_id and self.registry_table_arn:
             raise ValueError(
                 "driftline:organizationId opens the registry this stack creates to the organisation; a member that "
                 "uses an existing registry (driftline:registryTableArn) does not set it"
             )
         return self
+
+    def _check_topology(self) -> None:
+        needs = ["driftline:organizationId", "driftline:deploymentTargets"]
+        given = [self.organization_id, self.deployment_targets]
+        if self.topology == "organization":
+            needs.append("driftline:registryTableArn (the central registry)")
+            given.append(self.registry_table_arn)
+        else:
+            needs.append("driftline:hubAccount")
+            given.append(self.hub_account)
+            if self.registry_table_arn or self.registry_events:
+                raise ValueError("the hub keeps the registry itself: no driftline:registryTableArn or registryEvents")
+        missing = [key for key, value in zip(needs, given, strict=True) if not value]
+        if missing:
+            raise ValueError(f"driftline:topology={self.topology} needs {', '.join(missing)}")
+
+    def member_config(self) -> DriftlineConfig:
+        """The configuration each member stack of the organisation topology is built with."""
+        return self.model_copy(update={"topology": "account", "organization_id": None, "deployment_targets": ()})
 
     def region(self, default: str | None) -> str:
         """The home Region: ``driftline:homeRegion``, else the CLI's default Region, else us-east-1."""
@@ -296,6 +351,36 @@ def _describe(exc: ValidationError | json.JSONDecodeError, given: dict[str, Any]
         else:
             lines.append(f"  - {key} = {given.get(key)!r}: {error['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)
+
+
+# The defaults and feature flags this repository's cdk.json carries, for apps that install driftline and have their
+# own cdk.json: ``App(context={**DEFAULT_CONTEXT, ...})``. tests/infrastructure/test_config.py keeps the two equal.
+DEFAULT_CONTEXT: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        "driftline:scheduleExpression": "rate(1 hour)",
+        "driftline:gracePeriodMinutes": 60,
+        "driftline:maxKeyAgeDays": 90,
+        "driftline:maxUnusedDays": 90,
+        "driftline:excludedNamePatterns": [],
+        "driftline:excludedPathPrefixes": [],
+        "driftline:mode": "report",
+        "driftline:breakGlassPrincipals": [],
+        "driftline:createTrail": False,
+        "driftline:securityHub": True,
+        "@aws-cdk/aws-lambda:recognizeLayerVersion": True,
+        "@aws-cdk/core:checkSecretUsage": True,
+        "@aws-cdk/core:enablePartitionLiterals": True,
+        "@aws-cdk/core:explicitStackTags": True,
+        "@aws-cdk/aws-iam:standardizedServicePrincipals": True,
+        "@aws-cdk/aws-iam:importedRoleStackSafeDefaultPolicyName": True,
+        "@aws-cdk/aws-dynamodb:resourcePolicyPerReplica": True,
+        "@aws-cdk/aws-dynamodb:retainTableReplica": True,
+        "@aws-cdk/core:annotationsInValidationReport": True,
+        "@aws-cdk/core:validateAgainstDefaultRules": True,
+        "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+        "cli-telemetry": False,
+    }
+)
 
 
 def cdk_json_context(path: Path) -> dict[str, Any]:

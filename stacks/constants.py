@@ -5,7 +5,6 @@ Everything a reviewer may want to audit in one place; the constructs only wire t
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 from typing import Final
 
@@ -51,11 +50,7 @@ FORWARDER_STACK_DESCRIPTION: Final = (
 IAM_EVENTS_REGION: Final = "us-east-1"
 
 # --- Lambda -----------------------------------------------------------------------------------------------------
-# Absolute, so synthesis does not depend on the working directory; the asset hash depends on content only.
-ASSET_ROOT: Final = str(Path(__file__).resolve().parents[1] / "functions")
-# The CLI and build artefacts never ship to Lambda. Excluding a directory excludes everything under it, so these
-# also cover "driftline/cli/**", "**/__pycache__/**" and "*.egg-info/**" without leaving empty directories behind.
-ASSET_EXCLUDES: Final[tuple[str, ...]] = ("driftline/cli", "**/__pycache__", "*.pyc", "*.egg-info")
+# The code asset is the runtime package alone (stacks/asset.py), wherever it is installed.
 RECONCILE_HANDLER: Final = "driftline.handlers.on_schedule.handler"
 IAM_EVENT_HANDLER: Final = "driftline.handlers.on_iam_event.handler"
 REGISTRY_CHANGE_HANDLER: Final = "driftline.handlers.on_registry_change.handler"
@@ -138,6 +133,11 @@ ENV_MODE: Final = "DRIFTLINE_MODE"
 ENV_BREAK_GLASS_PRINCIPALS: Final = "DRIFTLINE_BREAK_GLASS_PRINCIPALS"
 ENV_DENY_POLICY_ARN: Final = "DRIFTLINE_DENY_POLICY_ARN"
 ENV_RECONCILE_FUNCTION: Final = "DRIFTLINE_RECONCILE_FUNCTION"
+# The hub's functions only (hub and spoke): the roles they assume in each member, and which accounts they judge.
+ENV_MEMBER_ROLE_NAME: Final = "DRIFTLINE_MEMBER_ROLE_NAME"
+ENV_FINDINGS_ROLE_NAME: Final = "DRIFTLINE_FINDINGS_ROLE_NAME"
+ENV_ORGANIZATION_UNITS: Final = "DRIFTLINE_ORGANIZATION_UNITS"
+HUB_ONLY_ENV: Final = frozenset({ENV_MEMBER_ROLE_NAME, ENV_FINDINGS_ROLE_NAME, ENV_ORGANIZATION_UNITS})
 
 # --- DynamoDB ---------------------------------------------------------------------------------------------------
 PARTITION_KEY: Final = "pk"  # the AWS account id

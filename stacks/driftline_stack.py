@@ -7,48 +7,39 @@ environment; each gets its own role with exactly the statements its handler need
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import CfnOutput, Environment, Stack
 from constructs import Construct
 
-from stacks.config import DriftlineConfig
-from stacks.constants import APP_TAGS, STACK_DESCRIPTION
-from stacks.constructs.detection import Detection
-from stacks.constructs.enforcement import EnforcementResources
-from stacks.constructs.environment import runtime_environment
-from stacks.constructs.function import DriftlineFunction
-from stacks.constructs.iam_events import IamEvents
-from stacks.constructs.monitoring import Monitoring
-from stacks.constructs.registry import RegistryTable
-from stacks.constructs.registry_changes import RegistryChanges
-from stacks.constructs.registry_fanout import RegistryFanOut
-from stacks.constructs.registry_writer import RegistryWriterPolicy
-from stacks.constructs.state import StateTable
-from stacks.constructs.trail import AuditTrail
+from .config import DriftlineConfig
+from .constants import APP_TAGS, STACK_DESCRIPTION
+from .constructs.detection import Detection
+from .constructs.enforcement import EnforcementResources
+from .constructs.environment import runtime_environment
+from .constructs.function import DriftlineFunction
+from .constructs.iam_events import IamEvents
+from .constructs.monitoring import Monitoring
+from .constructs.registry import RegistryTable
+from .constructs.registry_changes import RegistryChanges
+from .constructs.registry_fanout import RegistryFanOut
+from .constructs.registry_writer import RegistryWriterPolicy
+from .constructs.state import StateTable
+from .constructs.trail import AuditTrail
 
 
-class DriftlineStack(Stack):
-    """Composes the constructs; each is exposed (``registry``, ``state``, ``detection``, ``iam_events``,
-    ``registry_changes``, ``trail``, ``monitoring``) for tests and extensions."""
+class DriftlineResources:
+    """One account's driftline, built into ``self``: a ``Stack`` here, a ``StackSetStack`` in the organisation's
+    rollout (stacks/organization_stack.py). Each construct is exposed (``registry``, ``state``, ``detection``,
+    ``iam_events``, ``registry_changes``, ``trail``, ``monitoring``) for tests and extensions."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: DriftlineConfig, env: Environment | None = None
-    ) -> None:
-        # Stack tags (not Tags.of): CloudFormation applies them to every taggable resource it creates. The stack
-        # name is the construct id even inside a CDK Pipelines stage (which would prefix it): role names must start
-        # with "Driftline", which the exclusions and the enforcement policy's denies protect.
-        super().__init__(
-            scope,
-            construct_id,
-            stack_name=construct_id,
-            env=env,
-            description=STACK_DESCRIPTION,
-            tags=dict(APP_TAGS),
-        )
+    def _build(self, config: DriftlineConfig) -> None:
+        scope = cast("Stack", self)
         self.config = config
-        self.registry = RegistryTable(self, "RegistryTable", config=config)
-        self.registry_writer = RegistryWriterPolicy(self, "RegistryWriterPolicy", table_arn=self.registry.table_arn)
-        self.state = StateTable(self, "StateTable")
-        self.enforcement = EnforcementResources(self, "Enforcement", config=config)
+        self.registry = RegistryTable(scope, "RegistryTable", config=config)
+        self.registry_writer = RegistryWriterPolicy(scope, "RegistryWriterPolicy", table_arn=self.registry.table_arn)
+        self.state = StateTable(scope, "StateTable")
+        self.enforcement = EnforcementResources(scope, "Enforcement", config=config)
         deny_policy_arn = self.enforcement.deny_policy.managed_policy_arn
         environment = runtime_environment(
             config,
@@ -58,10 +49,10 @@ class DriftlineStack(Stack):
         )
         tables = {"registry_table_arn": self.registry.table_arn, "state_table_arn": self.state.table.table_arn}
         self.detection = Detection(
-            self, "Detection", config=config, environment=environment, deny_policy_arn=deny_policy_arn, **tables
+            scope, "Detection", config=config, environment=environment, deny_policy_arn=deny_policy_arn, **tables
         )
         self.iam_events = IamEvents(
-            self,
+            scope,
             "IamEvents",
             config=config,
             environment=environment,
@@ -69,7 +60,7 @@ class DriftlineStack(Stack):
             **tables,
         )
         self.registry_changes = RegistryChanges(
-            self,
+            scope,
             "RegistryChanges",
             config=config,
             environment=environment,
@@ -79,13 +70,13 @@ class DriftlineStack(Stack):
         self.registry_fanout: RegistryFanOut | None = None
         if config.organization_id and self.registry.created and self.registry.stream_arn:
             self.registry_fanout = RegistryFanOut(
-                self,
+                scope,
                 "RegistryFanOut",
                 environment=environment,
                 registry_stream_arn=self.registry.stream_arn,
                 organization_id=config.organization_id,
             )
-        self.trail = AuditTrail(self, "AuditTrail") if config.create_trail else None
+        self.trail = AuditTrail(scope, "AuditTrail") if config.create_trail else None
         queues = {
             "ReconcileDeadLetterQueue": self.detection.dead_letter_queue,
             "IamEventDeadLetterQueue": self.iam_events.dead_letter_queue,
@@ -96,16 +87,16 @@ class DriftlineStack(Stack):
             functions["RegistryFanOutFunction"] = self.registry_fanout.handler
             queues["RegistryFanOutDeadLetterQueue"] = self.registry_fanout.dead_letter_queue
         self.monitoring = Monitoring(
-            self,
+            scope,
             "Monitoring",
             config=config,
             functions=functions,
             queues=queues,
             reconcile=self.detection.reconcile,
         )
-        self._outputs()
+        self._outputs(scope)
 
-    def _outputs(self) -> None:
+    def _outputs(self, scope: Stack) -> None:
         """What an operator needs after a deploy: the tables for the CLI, the functions, the dashboard."""
         values = {
             "RegistryTableReference": (self.registry.reference, "registry table (name, or ARN of an existing one)"),
@@ -121,7 +112,7 @@ class DriftlineStack(Stack):
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
         }
         for key, (value, description) in values.items():
-            CfnOutput(self, key, value=value, description=f"driftline {description}")
+            CfnOutput(scope, key, value=value, description=f"driftline {description}")
 
     @property
     def functions(self) -> dict[str, DriftlineFunction]:
@@ -131,3 +122,23 @@ class DriftlineStack(Stack):
             "IamEventFunction": self.iam_events.handler,
             "RegistryChangeFunction": self.registry_changes.handler,
         }
+
+
+class DriftlineStack(DriftlineResources, Stack):
+    """The driftline stack of one account (see ``DriftlineResources``)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: DriftlineConfig, env: Environment | None = None
+    ) -> None:
+        # Stack tags (not Tags.of): CloudFormation applies them to every taggable resource it creates. The stack
+        # name is the construct id even inside a CDK Pipelines stage (which would prefix it): role names must start
+        # with "Driftline", which the exclusions and the enforcement policy's denies protect.
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=construct_id,
+            env=env,
+            description=STACK_DESCRIPTION,
+            tags=dict(APP_TAGS),
+        )
+        self._build(config)

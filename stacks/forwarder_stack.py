@@ -9,6 +9,8 @@ cannot be delivered go to a dead-letter queue here, watched by an alarm (CloudWa
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Aws, Duration, Environment, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -16,19 +18,57 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
-from stacks.config import DriftlineConfig
-from stacks.constants import APP_TAGS, FORWARDER_STACK_DESCRIPTION
-from stacks.constructs.iam_events import iam_event_pattern
-from stacks.constructs.monitoring import alarm_topic
-from stacks.constructs.queues import dead_letter_queue
+from .config import DriftlineConfig
+from .constants import APP_TAGS, FORWARDER_STACK_DESCRIPTION
+from .constructs.iam_events import iam_event_pattern
+from .constructs.monitoring import alarm_topic
+from .constructs.queues import dead_letter_queue
 
 
 def home_bus_arn(home_region: str) -> str:
     return f"arn:{Aws.PARTITION}:events:{home_region}:{Aws.ACCOUNT_ID}:event-bus/default"
 
 
-class IamEventForwarderStack(Stack):
-    """``rule`` forwards to ``home_region``'s default bus; ``dead_letter_queue``, its ``alarm`` and ``topic``."""
+class IamEventForwarder:
+    """Built into ``self`` (a ``Stack``, or a ``StackSetStack`` in the organisation's rollout): ``rule`` forwards to
+    ``home_region``'s default bus; ``dead_letter_queue``, its ``alarm`` and ``topic``."""
+
+    def _build(self, config: DriftlineConfig, home_region: str) -> None:
+        scope = cast("Stack", self)
+        self.home_region = home_region
+        self.dead_letter_queue = dead_letter_queue(
+            scope, "ForwardDeadLetterQueue", holds=f"IAM events that could not be forwarded to {home_region}"
+        )
+        home_bus = events.EventBus.from_event_bus_arn(scope, "HomeBus", home_bus_arn(home_region))
+        self.rule = events.Rule(
+            scope,
+            "IamEventForwardRule",
+            description=f"driftline: forward successful IAM API calls (CloudTrail) to the {home_region} default bus",
+            event_pattern=iam_event_pattern(),
+            targets=[targets.EventBus(home_bus, dead_letter_queue=self.dead_letter_queue)],
+        )
+        self.topic = None if config.alarm_topic_arn else alarm_topic(scope, config)
+        self.alarm = cloudwatch.Alarm(
+            scope,
+            "ForwardDeadLetterQueueDepth",
+            alarm_description=(
+                f"driftline: IAM events could not be forwarded to {home_region}; the next reconcile still sees the "
+                "changes, but not as they happened."
+            ),
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                statistic="Maximum", period=Duration.minutes(5)
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if self.topic is not None:
+            self.alarm.add_alarm_action(actions.SnsAction(self.topic))
+
+
+class IamEventForwarderStack(IamEventForwarder, Stack):
+    """The forwarder as a stack of its own (see ``IamEventForwarder``)."""
 
     def __init__(
         self,
@@ -47,33 +87,4 @@ class IamEventForwarderStack(Stack):
             description=FORWARDER_STACK_DESCRIPTION,
             tags=dict(APP_TAGS),
         )
-        self.home_region = home_region
-        self.dead_letter_queue = dead_letter_queue(
-            self, "ForwardDeadLetterQueue", holds=f"IAM events that could not be forwarded to {home_region}"
-        )
-        home_bus = events.EventBus.from_event_bus_arn(self, "HomeBus", home_bus_arn(home_region))
-        self.rule = events.Rule(
-            self,
-            "IamEventForwardRule",
-            description=f"driftline: forward successful IAM API calls (CloudTrail) to the {home_region} default bus",
-            event_pattern=iam_event_pattern(),
-            targets=[targets.EventBus(home_bus, dead_letter_queue=self.dead_letter_queue)],
-        )
-        self.topic = None if config.alarm_topic_arn else alarm_topic(self, config)
-        self.alarm = cloudwatch.Alarm(
-            self,
-            "ForwardDeadLetterQueueDepth",
-            alarm_description=(
-                f"driftline: IAM events could not be forwarded to {home_region}; the next reconcile still sees the "
-                "changes, but not as they happened."
-            ),
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                statistic="Maximum", period=Duration.minutes(5)
-            ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        if self.topic is not None:
-            self.alarm.add_alarm_action(actions.SnsAction(self.topic))
+        self._build(config, home_region)

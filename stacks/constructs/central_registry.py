@@ -21,7 +21,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.constants import REGISTRY_READ_ACTIONS, REGISTRY_STREAM_READ_ACTIONS
+from ..constants import REGISTRY_READ_ACTIONS, REGISTRY_STREAM_READ_ACTIONS
 
 # driftline's function roles in every member: CloudFormation names them "<stack name>-<logical id>-<suffix>", and
 # the stack names start with "Driftline" (stacks/constants.py STACK_ID).

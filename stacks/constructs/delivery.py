@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 
-from stacks.constants import (
+from ..constants import (
     EVENT_TARGET_MAX_EVENT_AGE_HOURS,
     EVENT_TARGET_RETRY_ATTEMPTS,
     STREAM_BATCH_SIZE,

@@ -17,9 +17,9 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks import nag
-from stacks.config import DriftlineConfig
-from stacks.constants import (
+from .. import nag
+from ..config import DriftlineConfig
+from ..constants import (
     RECONCILE_ASYNC_RETRY_ATTEMPTS,
     RECONCILE_HANDLER,
     RECONCILE_MAX_EVENT_AGE_MINUTES,
@@ -29,14 +29,14 @@ from stacks.constants import (
     SCHEDULE_MAX_EVENT_AGE_MINUTES,
     SCHEDULE_RETRY_ATTEMPTS,
 )
-from stacks.constructs.function import DriftlineFunction
-from stacks.constructs.permissions import (
+from .function import DriftlineFunction
+from .permissions import (
     acknowledge_iam_reads,
     enforcement_statements,
     function_statements,
     iam_read_statements,
 )
-from stacks.constructs.queues import dead_letter_queue
+from .queues import dead_letter_queue
 
 
 def reconcile_statements(

@@ -16,8 +16,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from stacks.config import DriftlineConfig
-from stacks.constants import BREAK_GLASS_PARAMETER, DENY_POLICY_NAME, DENY_POLICY_PATH
+from ..config import DriftlineConfig
+from ..constants import BREAK_GLASS_PARAMETER, DENY_POLICY_NAME, DENY_POLICY_PATH
 
 
 class EnforcementResources(Construct):

@@ -6,8 +6,8 @@ an infrastructure test validates the synthesized environment against the model.
 
 from __future__ import annotations
 
-from stacks.config import DriftlineConfig
-from stacks.constants import (
+from ..config import DriftlineConfig
+from ..constants import (
     CREDENTIAL_REPORT_WAIT_SECONDS,
     ENV_BREAK_GLASS_PRINCIPALS,
     ENV_CREDENTIAL_REPORT_WAIT_SECONDS,

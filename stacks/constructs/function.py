@@ -1,8 +1,8 @@
 """One driftline Lambda function with everything it always needs: own role, log group, Powertools layer, tracing.
 
-Every driftline function shares the asset (``functions/`` without the CLI), runtime, architecture, layer, JSON
-logging and X-Ray tracing. The role starts with nothing but write access to the function's own log group; callers
-add precisely the statements the handler needs (no managed policies).
+Every driftline function shares the asset (the runtime package alone: stacks/asset.py), runtime, architecture,
+layer, JSON logging and X-Ray tracing. The role starts with nothing but write access to the function's own log
+group; callers add precisely the statements the handler needs (no managed policies).
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.constants import (
+from ..asset import staged_asset_root
+from ..constants import (
     ARCHITECTURE,
-    ASSET_EXCLUDES,
-    ASSET_ROOT,
     LOG_LEVEL,
     LOG_WRITE_ACTIONS,
     METRICS_NAMESPACE,
@@ -78,7 +77,7 @@ class DriftlineFunction(Construct):
             self,
             "Resource",
             description=description,
-            code=lambda_.Code.from_asset(ASSET_ROOT, exclude=list(ASSET_EXCLUDES)),
+            code=lambda_.Code.from_asset(staged_asset_root()),
             handler=handler,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,

@@ -20,8 +20,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from driftline.triggers.cloudtrail import DETAIL_TYPE, ENFORCING_EVENT_NAMES, EVENT_RULES
-from stacks.config import DriftlineConfig
-from stacks.constants import (
+
+from ..config import DriftlineConfig
+from ..constants import (
     ENV_RECONCILE_FUNCTION,
     EVENT_ASYNC_RETRY_ATTEMPTS,
     EVENT_MAX_EVENT_AGE_HOURS,
@@ -29,14 +30,14 @@ from stacks.constants import (
     EVENT_TIMEOUT_SECONDS,
     IAM_EVENT_HANDLER,
 )
-from stacks.constructs.delivery import event_target
-from stacks.constructs.function import DriftlineFunction
-from stacks.constructs.permissions import (
+from .delivery import event_target
+from .function import DriftlineFunction
+from .permissions import (
     acknowledge_iam_reads,
     function_statements,
     iam_read_statements,
 )
-from stacks.constructs.queues import dead_letter_queue
+from .queues import dead_letter_queue
 
 
 def iam_event_detail() -> dict[str, Any]:

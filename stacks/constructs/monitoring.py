@@ -25,8 +25,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from driftline.domain.drift import DriftType
-from stacks.config import RATE_EXPRESSION, DriftlineConfig
-from stacks.constants import (
+
+from ..config import RATE_EXPRESSION, DriftlineConfig
+from ..constants import (
     METRIC_DIMENSIONS,
     METRIC_DRIFT_DETECTED,
     METRIC_DRIFT_TYPE_DIMENSION,
@@ -45,7 +46,7 @@ from stacks.constants import (
     METRIC_TIME_TO_ENFORCE,
     METRICS_NAMESPACE,
 )
-from stacks.constructs.function import DriftlineFunction
+from .function import DriftlineFunction
 
 FIVE_MINUTES = Duration.minutes(5)
 ONE_HOUR = Duration.hours(1)

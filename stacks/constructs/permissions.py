@@ -19,9 +19,9 @@ from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from stacks import nag
-from stacks.config import DriftlineConfig
-from stacks.constants import (
+from .. import nag
+from ..config import DriftlineConfig
+from ..constants import (
     ENFORCE_ACTIONS,
     ENFORCE_ATTACH_ACTIONS,
     ENFORCE_BOUNDARY_ACTIONS,
@@ -37,7 +37,7 @@ from stacks.constants import (
     SECURITY_HUB_IMPORT_ACTIONS,
     STATE_READ_WRITE_ACTIONS,
 )
-from stacks.partitions import partitions
+from ..partitions import partitions
 
 IAM_KINDS = ("user", "role", "group")
 

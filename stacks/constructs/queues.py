@@ -6,8 +6,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks import nag
-from stacks.constants import DLQ_RETENTION_DAYS
+from .. import nag
+from ..constants import DLQ_RETENTION_DAYS
 
 
 def dead_letter_queue(scope: Construct, construct_id: str, *, holds: str) -> sqs.Queue:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from stacks.config import DriftlineConfig
-from stacks.constructs.central_registry import central_table_settings
-from stacks.constructs.tables import durable_table
+from ..config import DriftlineConfig
+from .central_registry import central_table_settings
+from .tables import durable_table
 
 
 class RegistryTable(Construct):

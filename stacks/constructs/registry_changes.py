@@ -15,8 +15,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.config import DriftlineConfig
-from stacks.constants import (
+from ..config import DriftlineConfig
+from ..constants import (
     EVENT_ASYNC_RETRY_ATTEMPTS,
     EVENT_MAX_EVENT_AGE_HOURS,
     EVENT_MEMORY_MB,
@@ -26,15 +26,15 @@ from stacks.constants import (
     REGISTRY_EVENT_HANDLER,
     REGISTRY_EVENT_SOURCE,
 )
-from stacks.constructs.delivery import event_target, stream_mapping
-from stacks.constructs.function import DriftlineFunction
-from stacks.constructs.permissions import (
+from .delivery import event_target, stream_mapping
+from .function import DriftlineFunction
+from .permissions import (
     acknowledge_iam_reads,
     function_statements,
     iam_read_statements,
     registry_stream_read_statement,
 )
-from stacks.constructs.queues import dead_letter_queue
+from .queues import dead_letter_queue
 
 
 def registry_change_statements(

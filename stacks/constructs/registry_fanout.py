@@ -13,16 +13,16 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks import nag
-from stacks.constants import (
+from .. import nag
+from ..constants import (
     EVENT_MEMORY_MB,
     EVENT_TIMEOUT_SECONDS,
     REGISTRY_FANOUT_HANDLER,
 )
-from stacks.constructs.delivery import stream_mapping
-from stacks.constructs.function import DriftlineFunction
-from stacks.constructs.permissions import registry_stream_read_statement
-from stacks.constructs.queues import dead_letter_queue
+from .delivery import stream_mapping
+from .function import DriftlineFunction
+from .permissions import registry_stream_read_statement
+from .queues import dead_letter_queue
 
 
 def member_buses() -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from stacks import nag
-from stacks.constants import REGISTRY_WRITER_IAM_ACTIONS, REGISTRY_WRITER_TABLE_ACTIONS
+from .. import nag
+from ..constants import REGISTRY_WRITER_IAM_ACTIONS, REGISTRY_WRITER_TABLE_ACTIONS
 
 
 class RegistryWriterPolicy(Construct):

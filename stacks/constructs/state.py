@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from stacks.constants import TTL_ATTRIBUTE
-from stacks.constructs.tables import durable_table
+from ..constants import TTL_ATTRIBUTE
+from .tables import durable_table
 
 
 class StateTable(Construct):

@@ -8,7 +8,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from stacks.constants import PARTITION_KEY, SORT_KEY
+from ..constants import PARTITION_KEY, SORT_KEY
 
 
 def durable_table(scope: Construct, construct_id: str, **overrides: Any) -> dynamodb.TableV2:

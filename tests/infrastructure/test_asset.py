@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack
-from aws_cdk import aws_lambda as lambda_
 
-from stacks.constants import ASSET_EXCLUDES
+from stacks.asset import stage
 from tests.infrastructure.synth import Synthesized
 
 pytestmark = pytest.mark.infra
@@ -36,37 +34,31 @@ def test_asset_leaves_out_the_cli_and_build_artefacts(synthesized: Synthesized) 
     names = [path.relative_to(staged).as_posix() for path in staged.rglob("*")]
     # Then neither the CLI nor caches nor packaging metadata shipped
     assert not (staged / "driftline" / "cli").exists()
+    assert not (staged / "driftline" / "cdk").exists()
     assert [n for n in names if "__pycache__" in n or n.endswith(".pyc") or ".egg-info" in n] == []
 
 
-def test_exclude_patterns_drop_cli_caches_and_egg_info(tmp_path: Path) -> None:
-    # Given a source tree with everything the patterns must drop (the real tree may have no cache files yet)
-    source = tmp_path / "src"
-    keep = ["driftline/__init__.py", "driftline/handlers/on_schedule.py"]
+def test_staging_drops_the_cli_the_constructs_and_caches_and_keeps_the_rest(tmp_path: Path) -> None:
+    # Given a package tree as installed from the wheel: the runtime, the CLI, the constructs (driftline.cdk) and
+    # bytecode, plus a nested module that merely shares a left-out name
+    package = tmp_path / "site-packages" / "driftline"
+    keep = ["__init__.py", "handlers/on_schedule.py", "domain/cdk.py", "adapters/cli/keep.py"]
     drop = [
-        "driftline/cli/main.py",
-        "driftline/cli/sub/render.py",
-        "driftline/__pycache__/settings.cpython-314.pyc",
-        "driftline/handlers/__pycache__/on_schedule.cpython-311.pyc",
-        "driftline/handlers/stray.pyc",
-        "driftline.egg-info/PKG-INFO",
+        "cli/main.py",
+        "cli/sub/render.py",
+        "cdk/__init__.py",
+        "cdk/constructs/function.py",
+        "__pycache__/settings.cpython-314.pyc",
+        "handlers/__pycache__/on_schedule.cpython-311.pyc",
+        "handlers/stray.pyc",
     ]
     for name in keep + drop:
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_text("")
-    # When staging it as a Lambda asset with the stack's exclude patterns
-    app = App(outdir=str(tmp_path / "out"))
-    lambda_.Function(
-        Stack(app, "AssetProbe"),
-        "Probe",
-        code=lambda_.Code.from_asset(str(source), exclude=list(ASSET_EXCLUDES)),
-        handler="driftline.handlers.on_schedule.handler",
-        runtime=lambda_.Runtime.PYTHON_3_14,
-    )
-    app.synth()
-    (staged,) = (tmp_path / "out").glob("asset.*")
-    # Then exactly the runtime files remain, and no emptied directory is left behind
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text("")
+    # When staging it as the Lambda asset
+    staged = stage(package, tmp_path / "asset")
+    # Then exactly the runtime files remain under driftline/, and no emptied directory is left behind
     files = sorted(p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file())
-    assert files == sorted(keep)
+    assert files == sorted(f"driftline/{name}" for name in keep)
     assert not (staged / "driftline" / "cli").exists()
-    assert not (staged / "driftline.egg-info").exists()
+    assert not (staged / "driftline" / "cdk").exists()

@@ -15,7 +15,7 @@ from aws_cdk.assertions import Template
 
 from driftline.settings import RuntimeSettings
 from stacks.assembly import build, environments
-from stacks.config import ConfigError, DriftlineConfig, cdk_json_context
+from stacks.config import DEFAULT_CONTEXT, ConfigError, DriftlineConfig, cdk_json_context
 from tests.infrastructure.synth import ROOT, new_app
 
 pytestmark = pytest.mark.infra
@@ -51,6 +51,12 @@ def test_cdk_json_holds_the_documented_defaults() -> None:
     # And the optional keys are absent: no home Region (the CLI's Region decides), a new registry, no alarm topic
     assert (config.home_region, config.registry_table_arn, config.alarm_email, config.alarm_topic_arn) == (None,) * 4
     assert (config.mode, config.security_hub, config.create_trail) == ("report", True, False)
+
+
+def test_the_packaged_defaults_are_cdk_json_s_context() -> None:
+    # Given the context an installed driftline offers apps with their own cdk.json
+    # Then it is exactly this repository's cdk.json context (defaults and feature flags), so both synthesize alike
+    assert dict(DEFAULT_CONTEXT) == cdk_json_context(ROOT / "cdk.json")
 
 
 def test_cdk_json_runs_the_app_with_the_project_python() -> None:

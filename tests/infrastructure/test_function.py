@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from driftline.settings import RuntimeSettings, env_names
-from stacks.constants import POWERTOOLS_RELEASE
+from stacks.constants import HUB_ONLY_ENV, POWERTOOLS_RELEASE
 from tests.infrastructure.helpers import of_type, references
 from tests.infrastructure.synth import REGISTRY_TABLE_ARN, Synthesized
 
@@ -138,7 +138,10 @@ def test_environment_sets_exactly_the_runtime_settings(every: Synthesized, name:
     variables = every.function_props(name)["Environment"]["Variables"]
     # Then its DRIFTLINE_ variables are exactly the ones driftline.settings reads (the reconcile function to ask for a
     # whole-account run is the IAM event function's alone)
-    expected = env_names() if name == "IamEventFunction" else env_names() - {"DRIFTLINE_RECONCILE_FUNCTION"}
+    # (and the hub's member roles and units are the hub's functions' alone)
+    expected = env_names() - HUB_ONLY_ENV
+    if name != "IamEventFunction":
+        expected -= {"DRIFTLINE_RECONCILE_FUNCTION"}
     assert {n for n in variables if n.startswith("DRIFTLINE_")} == expected
     assert "AWS_RETRY_MODE" not in variables
 
