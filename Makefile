@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Amazon States Language validator (npm), for the hub's state machine definition (tests/infrastructure/test_hub.py).
+ASL_VALIDATOR_VERSION := 4.0.0
+ASL_VALIDATOR := $(VENV)/asl/node_modules/.bin/asl-validator
 
 # moto intercepts DynamoDB Streams only without botocore's account-id endpoints (AWS-FACTS section 8);
 # jsii warns about Node 20 on every synth; no AWS credentials or network are ever needed.
@@ -35,15 +38,15 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/pytest tests/integration tests/cli
 
-test-infra: $(STAMP)
+test-infra: $(STAMP) $(ASL_VALIDATOR)
 	$(BIN)/pytest tests/infrastructure
 
 ## The whole gate: lint, types, then every test tier.
-test: lint typecheck
+test: lint typecheck $(ASL_VALIDATOR)
 	$(BIN)/pytest
 
 ## The inner loop: everything but the slow smoke, fuzz and large-size tests (make test runs those too).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(ASL_VALIDATOR)
 	$(BIN)/pytest -m "not slow"
 
 ## The main job on an embedded AWS account (a moto server on loopback).
@@ -61,6 +64,9 @@ CDK := $(VENV)/cdk/node_modules/.bin/cdk
 
 $(CDK):
 	npm install --prefix $(VENV)/cdk --no-save --no-audit --no-fund --no-package-lock aws-cdk@$(CDK_CLI_VERSION)
+
+$(ASL_VALIDATOR):
+	npm install --prefix $(VENV)/asl --silent --no-save --no-audit --no-fund --no-package-lock asl-validator@$(ASL_VALIDATOR_VERSION)
 
 synth: $(STAMP) $(CDK)
 	$(CDK) synth --all --app "$(BIN)/python app.py"

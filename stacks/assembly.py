@@ -11,7 +11,10 @@ from .config import DriftlineConfig
 from .constants import FORWARDER_STACK_ID, IAM_EVENTS_REGION, STACK_ID
 from .driftline_stack import DriftlineStack
 from .forwarder_stack import IamEventForwarderStack
+from .hub_stack import HUB_STACK_ID, HubStack
 from .nag import add_checks
+from .organization_stack import ORGANIZATION_STACK_ID, OrganizationStack
+from .spokes_stack import SPOKES_STACK_ID, SpokesStack
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,50 @@ def environments(config: DriftlineConfig, environ: Mapping[str, str]) -> tuple[s
     return account, config.region(environ.get("CDK_DEFAULT_REGION") or None)
 
 
-def build(app: Stage, *, environ: Mapping[str, str]) -> Deployment:
-    """Validate the ``driftline:*`` context (``ConfigError`` on a bad value) and add the checked stacks to ``app``
-    (the ``App``, or a CDK Pipelines ``Stage`` per target account: docs/DEPLOYMENT.md)."""
+@dataclass(frozen=True)
+class OrganizationDeployment:
+    """The per-account topology for an organisation: one stack of StackSets (``driftline:topology=organization``)."""
+
+    config: DriftlineConfig
+    home_region: str
+    organization: OrganizationStack
+
+    @property
+    def stacks(self) -> list[Stack]:
+        return [self.organization]
+
+
+@dataclass(frozen=True)
+class HubDeployment:
+    """Hub and spoke (``driftline:topology=hub``): the hub, and the StackSet of the spokes' roles."""
+
+    config: DriftlineConfig
+    home_region: str
+    hub: HubStack
+    spokes: SpokesStack
+
+    @property
+    def stacks(self) -> list[Stack]:
+        return [self.hub, self.spokes]
+
+
+def build(app: Stage, *, environ: Mapping[str, str]) -> Deployment | OrganizationDeployment | HubDeployment:
+    """Validate the ``driftline:*`` context (``ConfigError`` on a bad value) and add the checked stacks of the
+    configured topology to ``app`` (the ``App``, or a CDK Pipelines ``Stage`` per target account:
+    docs/DEPLOYMENT.md)."""
     config = DriftlineConfig.from_scope(app)
     account, home = environments(config, environ)
     config.check_placement(home)
     add_checks(app)
-    main = DriftlineStack(app, STACK_ID, config=config, env=Environment(account=account, region=home))
+    env = Environment(account=account, region=home)
+    if config.topology == "organization":
+        organization = OrganizationStack(app, ORGANIZATION_STACK_ID, config=config, home_region=home, env=env)
+        return OrganizationDeployment(config=config, home_region=home, organization=organization)
+    if config.topology == "hub":
+        hub = HubStack(app, HUB_STACK_ID, config=config, env=env)
+        spokes = SpokesStack(app, SPOKES_STACK_ID, config=config, hub_region=home, env=env)
+        return HubDeployment(config=config, home_region=home, hub=hub, spokes=spokes)
+    main = DriftlineStack(app, STACK_ID, config=config, env=env)
     forwarder = None
     if home != IAM_EVENTS_REGION:
         forwarder = IamEventForwarderStack(

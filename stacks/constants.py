@@ -58,6 +58,12 @@ REGISTRY_CHANGE_HANDLER: Final = "driftline.handlers.on_registry_change.handler"
 REGISTRY_EVENT_HANDLER: Final = "driftline.handlers.on_registry_change.handle_event"
 # The central registry's one stream reader, forwarding each record to its member account's default bus.
 REGISTRY_FANOUT_HANDLER: Final = "driftline.handlers.on_registry_fanout.handler"
+# Hub and spoke: the hub lists the organisation's accounts and reconciles each through its roles.
+HUB_ACCOUNTS_HANDLER: Final = "driftline.handlers.on_hub_accounts.handler"
+HUB_ACCOUNT_HANDLER: Final = "driftline.handlers.on_hub_account.handler"
+HUB_EVENT_HANDLER: Final = "driftline.handlers.on_hub_event.handler"
+HUB_ACCOUNT_MEMORY_MB: Final = 1024  # a 5,000-user reconcile peaks near 450 MB (README figures); headroom for more
+HUB_ACCOUNT_TIMEOUT_MINUTES: Final = 15
 REGISTRY_EVENT_SOURCE: Final = "driftline.registry"  # functions/driftline/triggers/registry_fanout.py SOURCE
 REGISTRY_EVENT_DETAIL_TYPE: Final = "Registry Entry Changed"  # ... DETAIL_TYPE
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_14

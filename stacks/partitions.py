@@ -39,6 +39,8 @@ STATE_PARTITIONS: Final[dict[str, tuple[str, ...]]] = {
     # Hub and spoke: listing the organisation's accounts keeps no state; each member's reconcile keeps its own.
     "HubAccountsFunction": (),
     "HubAccountFunction": SHARED_ANY_ACCOUNT,
+    # Forwarded member IAM events: their idempotency records, and any member's coalesced reconcile request.
+    "HubEventFunction": (*SHARED_ANY_ACCOUNT, "idempotency#hub-event", "reconcile-request#*"),
 }
 
 

@@ -7,11 +7,15 @@ the table, no state table, publishing off). Nothing else builds adapters for the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from pydantic import ValidationError
 
 from driftline.adapters.aws import Clients
 from driftline.adapters.enforcer import Boto3Enforcer
@@ -19,15 +23,26 @@ from driftline.adapters.finding_state import DynamoFindingStates
 from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.key_cache import DynamoKeyCache
 from driftline.adapters.ledger import DynamoLedger
-from driftline.adapters.reconcile_request import LambdaReconcileRequests
+from driftline.adapters.member_access import (
+    PUBLISH_SESSION,
+    READ_SESSION,
+    assume_member_role,
+    reading_member,
+    role_arn,
+)
+from driftline.adapters.member_access import MemberUnreachable as MemberUnreachable  # the hub handler catches it
+from driftline.adapters.organization import Member, members
+from driftline.adapters.reconcile_request import REQUEST_SOURCE, LambdaReconcileRequests
 from driftline.adapters.registry import DynamoRegistry
 from driftline.adapters.securityhub import SecurityHubImporter
 from driftline.domain.enforcement import Protections, deny_policy_arn
+from driftline.domain.errors import DriftlineError
 from driftline.domain.settings import CompareSettings
 from driftline.findings.asff import Place
 from driftline.findings.sink import SecurityHubSink
 from driftline.service.detector import Detector
 from driftline.service.enforcement import EnforcementSettings
+from driftline.service.pipeline import Evaluation
 from driftline.service.ports import DriftSink, KeyCache, Ledger, NullSink, ReconcileRequests, RegistryReader
 from driftline.settings import RuntimeSettings, get_settings
 
@@ -66,12 +81,20 @@ def remaining_seconds(context: object) -> Callable[[], float]:
 
 
 def security_hub_sink(
-    clients: Clients, account_id: str, state_table: str, *, remaining: Callable[[], float] | None = None
+    clients: Clients,
+    account_id: str,
+    state_table: str,
+    *,
+    remaining: Callable[[], float] | None = None,
+    publisher: Clients | None = None,
 ) -> DriftSink:
+    """Findings of ``account_id`` imported with ``publisher`` (default ``clients``: the account's own function),
+    their states remembered in ``state_table`` through ``clients``."""
+    importing = publisher or clients
     return SecurityHubSink(
-        SecurityHubImporter(clients.securityhub(), remaining=remaining),
+        SecurityHubImporter(importing.securityhub(), remaining=remaining),
         DynamoFindingStates(clients.dynamodb(), state_table),
-        Place(account_id=account_id, region=clients.region, partition=clients.partition),
+        Place(account_id=account_id, region=importing.region, partition=importing.partition),
     )
 
 
@@ -110,23 +133,46 @@ class Composed:
 
     def idempotency_store(self) -> DynamoDBPersistenceLayer:
         """Powertools idempotency records of the IAM event function, in the state table's own partition."""
-        return DynamoDBPersistenceLayer(
-            table_name=self.settings.state_table,
-            key_attr="pk",
-            sort_key_attr="sk",
-            static_pk_value="idempotency#iam-event",
-            boto3_client=self.clients.dynamodb(),
-        )
+        return _idempotency_store(self.settings, self.clients, "idempotency#iam-event")
 
     @property
     def reconcile_requests(self) -> ReconcileRequests | None:
         """How an event that names nobody asks for a whole-account reconcile (the IAM event function only)."""
-        function = self.settings.reconcile_function
-        if not function:
-            return None
-        return LambdaReconcileRequests(
-            self.clients.dynamodb(), self.settings.state_table, self.clients.lambda_(), function
-        )
+        return _reconcile_requests(self.settings, self.clients)
+
+    def calls(self) -> dict[str, int]:
+        """The invocation's AWS calls, by operation."""
+        return self.clients.counter.snapshot()
+
+
+class Judging(Protocol):
+    """What the IAM event steps (handlers/on_iam_event.py) work with: a function's own account (``Composed``) or a
+    member account judged from the hub (``ComposedMember``)."""
+
+    @property
+    def detector(self) -> Detector: ...
+
+    @property
+    def reconcile_requests(self) -> ReconcileRequests | None: ...
+
+    def calls(self) -> dict[str, int]: ...
+
+
+def _idempotency_store(settings: RuntimeSettings, clients: Clients, partition: str) -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(
+        table_name=settings.state_table,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value=partition,
+        boto3_client=clients.dynamodb(),
+    )
+
+
+def _reconcile_requests(settings: RuntimeSettings, clients: Clients) -> ReconcileRequests | None:
+    function = settings.reconcile_function
+    if not function:
+        return None
+    return LambdaReconcileRequests(clients.dynamodb(), settings.state_table, clients.lambda_(), function)
 
 
 def _enforcement(settings: RuntimeSettings, clients: Clients, account_id: str) -> EnforcementSettings:
@@ -160,4 +206,140 @@ def compose(account_id: str, clients: Clients, *, remaining: Callable[[], float]
         ),
         clients=clients,
         settings=settings,
+    )
+
+
+# --- hub and spoke: the hub's functions judge the organisation's member accounts --------------------------------
+
+
+class HubMisconfigured(DriftlineError):
+    """The hub's settings ask for something the hub never does (enforcing in a member account)."""
+
+
+class BadMemberItem(DriftlineError, ValueError):
+    """The hub account function's input is not one member account item."""
+
+
+def hub_settings() -> RuntimeSettings:
+    """The hub functions' settings: report mode only. The hub enters member accounts with read-only and
+    findings-only roles, so ``DRIFTLINE_MODE=enforce`` could never act: refused at cold start, not ignored."""
+    settings = get_settings()
+    if settings.mode == "enforce":
+        raise HubMisconfigured(
+            "DRIFTLINE_MODE=enforce is refused: the hub judges member accounts in report mode only (it assumes "
+            "read-only and findings-only roles there); enforce in a member account with its own deployment"
+        )
+    return settings
+
+
+def organization_members(clients: Clients, units: tuple[str, ...]) -> list[Member]:
+    """The accounts the hub judges: the organisation's ACTIVE accounts, or those directly in ``units``."""
+    return members(clients.organizations(), units)
+
+
+def member_item(event: object) -> Member:
+    """One item of the hub's account map, ``{"account_id": "<12 digits>", "name": "..."}``, validated; or the hub
+    event function's request for a member's reconcile, ``{"source": "driftline.reconcile-request", "account": ...}``.
+    """
+    if not isinstance(event, dict):
+        raise BadMemberItem(f"a member account item is a JSON object, not a {type(event).__name__}")
+    if event.get("source") == REQUEST_SOURCE:
+        event = {"account_id": event.get("account")}
+    try:
+        return Member.model_validate(event)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise BadMemberItem(f"not a member account item ({problems}): {json.dumps(event, default=str)[:200]}") from exc
+
+
+@dataclass(frozen=True)
+class ComposedMember:
+    """One member account judged from the hub: IAM read as the member's read-only role, registry entries and state
+    in the hub's tables under the member's partitions, findings imported as the member's publisher role."""
+
+    detector: Detector
+    hub: Clients
+    reader: Clients
+    publisher: Clients | None
+    settings: RuntimeSettings
+    read_role_arn: str
+
+    def reconcile(self) -> Evaluation:
+        """The whole member account; ``MemberUnreachable`` when IAM refuses the read-only role."""
+        with self.reading():
+            return self.detector.reconcile()
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Around work that reads the member's IAM: IAM refusing the read-only role raises ``MemberUnreachable``."""
+        return reading_member(self.read_role_arn)
+
+    def idempotency_store(self) -> DynamoDBPersistenceLayer:
+        """Powertools idempotency records of the hub's IAM event function (forwarded member events)."""
+        return _idempotency_store(self.settings, self.hub, "idempotency#hub-event")
+
+    @property
+    def reconcile_requests(self) -> ReconcileRequests | None:
+        """How a member's event that names nobody asks for a reconcile of that member: the hub's account function,
+        invoked with ``{"source": "driftline.reconcile-request", "account": <member>}`` (``member_item`` takes it)."""
+        return _reconcile_requests(self.settings, self.hub)
+
+    def calls(self) -> dict[str, int]:
+        """The invocation's AWS calls, the hub's own and those made as each member role."""
+        total: dict[str, int] = {}
+        for clients in (self.hub, self.reader, self.publisher):
+            for name, count in (clients.counter.snapshot() if clients is not None else {}).items():
+                total[name] = total.get(name, 0) + count
+        return dict(sorted(total.items()))
+
+
+def compose_member(
+    member_id: str,
+    hub: Clients,
+    reader: Clients,
+    publisher: Clients | None,
+    *,
+    settings: RuntimeSettings,
+    read_role_arn: str = "",
+    remaining: Callable[[], float] | None = None,
+) -> ComposedMember:
+    """A detector of member account ``member_id`` run by the hub: never enforcing (no enforcer, no plan)."""
+    db = hub.dynamodb()
+    sink = (
+        security_hub_sink(hub, member_id, settings.state_table, remaining=remaining, publisher=publisher)
+        if settings.publish_findings and publisher is not None
+        else None
+    )
+    return ComposedMember(
+        detector=detector(
+            member_id,
+            reader,
+            registry=DynamoRegistry(db, settings.registry_table),
+            settings=settings.compare_settings(),
+            key_cache=DynamoKeyCache(db, settings.state_table),
+            ledger=DynamoLedger(db, settings.state_table),
+            sink=sink,
+            enforcement=None,
+            report_wait_seconds=settings.credential_report_wait_seconds,
+        ),
+        hub=hub,
+        reader=reader,
+        publisher=publisher,
+        settings=settings,
+        read_role_arn=read_role_arn,
+    )
+
+
+def enter_member(member_id: str, hub: Clients, *, remaining: Callable[[], float] | None = None) -> ComposedMember:
+    """Assume the member's read-only role (and its findings publisher role when findings are published) and compose
+    its detector. ``MemberUnreachable`` names the role STS refused."""
+    settings = hub_settings()
+    read_arn = role_arn(hub.partition, member_id, settings.member_role_name)
+    reader = assume_member_role(hub, read_arn, READ_SESSION)
+    publisher = None
+    if settings.publish_findings:
+        publisher = assume_member_role(
+            hub, role_arn(hub.partition, member_id, settings.findings_role_name), PUBLISH_SESSION
+        )
+    return compose_member(
+        member_id, hub, reader, publisher, settings=settings, read_role_arn=read_arn, remaining=remaining
     )

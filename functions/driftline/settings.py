@@ -14,9 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from driftline.adapters.member_access import FINDINGS_PUBLISHER_ROLE, MEMBER_READ_ROLE
 from driftline.domain.settings import DEFAULT_EXCLUDED_NAMES, DEFAULT_EXCLUDED_PATHS, CompareSettings, Exclusions
 
 ENV_PREFIX = "DRIFTLINE_"
+ROLE_NAME = r"^[A-Za-z0-9+=,.@_-]{1,64}$"  # what IAM accepts as a role name
 
 
 class RuntimeSettings(BaseModel):
@@ -39,8 +41,26 @@ class RuntimeSettings(BaseModel):
     reconcile_function: str | None = Field(
         default=None, description="the reconcile function an event that names nobody asks for (IAM event function)"
     )
+    # Hub and spoke (the hub's functions only): the roles assumed in each member account, and which accounts.
+    member_role_name: str = Field(
+        default=MEMBER_READ_ROLE, pattern=ROLE_NAME, description="the IAM read-only role of each member account"
+    )
+    findings_role_name: str = Field(
+        default=FINDINGS_PUBLISHER_ROLE,
+        pattern=ROLE_NAME,
+        description="the role of each member account that imports its findings into its own Security Hub",
+    )
+    organization_units: tuple[str, ...] = Field(
+        default=(), description="the organisational units (or root) whose accounts the hub judges; none: all accounts"
+    )
 
-    @field_validator("excluded_name_patterns", "excluded_path_prefixes", "break_glass_principals", mode="before")
+    @field_validator(
+        "excluded_name_patterns",
+        "excluded_path_prefixes",
+        "break_glass_principals",
+        "organization_units",
+        mode="before",
+    )
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):

@@ -37,7 +37,7 @@ from ..constants import (
     SECURITY_HUB_IMPORT_ACTIONS,
     STATE_READ_WRITE_ACTIONS,
 )
-from ..partitions import partitions
+from ..partitions import is_pattern, partitions
 
 IAM_KINDS = ("user", "role", "group")
 
@@ -92,11 +92,13 @@ def state_read_write_statement(state_table_arn: str, function: str) -> iam.Polic
     """State reads and writes on the partitions ``function`` owns only (stacks/partitions.py). ``ForAllValues``
     passes a request without partition keys, which is why no Scan is granted (a template test checks it)."""
     own = partitions(function, account=Aws.ACCOUNT_ID, region=Aws.REGION)
+    # The hub's functions keep every member's partitions: patterns (``ledger#*``) need StringLike.
+    operator = "ForAllValues:StringLike" if any(is_pattern(p) for p in own) else "ForAllValues:StringEquals"
     return iam.PolicyStatement(
         sid="ReadWriteState",
         actions=list(STATE_READ_WRITE_ACTIONS),
         resources=[state_table_arn],
-        conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(own)}},
+        conditions={operator: {"dynamodb:LeadingKeys": list(own)}},
     )
 
 

@@ -29,6 +29,7 @@ from driftline.adapters import (
     iam_identity,
     key_cache,
     ledger,
+    organization,
     reconcile_request,
     registry,
     securityhub,
@@ -174,6 +175,7 @@ ADAPTERS = [
     (reconcile_request, "dynamodb", {"self._db"}, None),
     (reconcile_request, "lambda", {"self._lambda"}, None),
     (securityhub, "securityhub", {"self._client"}, None),
+    (organization, "organizations", {"organizations"}, None),
 ]
 
 

@@ -39,7 +39,7 @@ print(json.dumps({"driftline": driftline.__file__, "stacks": [s.stack_name for s
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(work), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(work), str(ROOT)],
         check=True,
         capture_output=True,
     )
@@ -82,7 +82,7 @@ def test_the_installed_cli_runs_outside_the_repository(installed: Path, tmp_path
     assert "usage: driftline scan" in result.stdout
 
 
-def test_the_installed_constructs_synthesize_with_the_installed_runtime_as_asset(installed: Path, tmp_path: Path) -> None:
+def test_the_installed_constructs_synthesize_with_the_installed_runtime(installed: Path, tmp_path: Path) -> None:
     # When an app outside the repository builds the stacks from `driftline.cdk`
     result = _run(installed, tmp_path, "-c", SYNTH)
     assert result.returncode == 0, result.stderr[-3000:]

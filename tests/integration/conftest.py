@@ -20,7 +20,14 @@ from moto import mock_aws
 
 from driftline.adapters.aws import Clients
 from driftline.cli.sandbox import create_tables
-from driftline.handlers import on_iam_event, on_registry_change, on_schedule
+from driftline.handlers import (
+    on_hub_account,
+    on_hub_accounts,
+    on_hub_event,
+    on_iam_event,
+    on_registry_change,
+    on_schedule,
+)
 from driftline.observability import logger
 from tests.integration.state_partitions import Watch
 from tests.integration.support import REGISTRY_TABLE, STATE_TABLE, Sandbox
@@ -48,6 +55,9 @@ def state_partitions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Watch]:
         (on_iam_event, "handler", "IamEventFunction"),
         (on_registry_change, "handler", "RegistryChangeFunction"),
         (on_registry_change, "handle_event", "RegistryChangeFunction"),  # the central registry's forwarded records
+        (on_hub_accounts, "handler", "HubAccountsFunction"),  # hub and spoke
+        (on_hub_account, "handler", "HubAccountFunction"),
+        (on_hub_event, "handler", "HubEventFunction"),
     ):
         monkeypatch.setattr(module, entry, watch.wrap(function, getattr(module, entry)))
     yield watch

@@ -1,10 +1,11 @@
 """Every state-table call a handler makes stays inside the partitions its role is granted (stacks/partitions.py).
 
 moto does not evaluate ``dynamodb:LeadingKeys``, so a call outside the grant would pass every test and fail with
-AccessDenied once deployed. The integration tier wraps the three handlers (``Watch.wrap``) and hooks every
-``Clients`` built during a test: each DynamoDB call on the state table made while a handler runs has its partition
-keys checked against that function's list. Violations are collected, not raised inside botocore (the code under test
-may catch exceptions), and fail the test at teardown.
+AccessDenied once deployed. The integration tier wraps the handlers (``Watch.wrap``) and hooks every ``Clients``
+built during a test: each DynamoDB call on the state table made while a handler runs has its partition keys checked
+against that function's list (a partition with ``*`` is a pattern, as in the hub functions' ``StringLike`` grant:
+stacks/partitions.py ``allows``). Violations are collected, not raised inside botocore (the code under test may catch
+exceptions), and fail the test at teardown.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.partitions import partitions
+from stacks.partitions import allows, partitions
 from tests.integration.support import ACCOUNT, STATE_TABLE
 
 REGION = "us-east-1"
@@ -68,8 +69,8 @@ class Watch:
         if keys is None:
             self.violations.append((function, model.name, "<not limited by partition keys>"))
             return
-        allowed = set(partitions(function, account=ACCOUNT, region=REGION))
-        self.violations += [(function, model.name, k) for k in keys if k not in allowed]
+        granted = partitions(function, account=ACCOUNT, region=REGION)
+        self.violations += [(function, model.name, k) for k in keys if not allows(granted, k)]
 
     def wrap(self, function: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any, **kwargs: Any) -> Any:

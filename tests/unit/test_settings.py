@@ -123,3 +123,31 @@ def test_env_names_list_every_field_with_the_prefix() -> None:
     assert "DRIFTLINE_GRACE_PERIOD_MINUTES" in names
     assert len(names) == len(RuntimeSettings.model_fields)
     assert all(n.startswith("DRIFTLINE_") and n == n.upper() for n in names)
+
+
+def test_hub_settings_default_to_the_spoke_roles_and_every_account() -> None:
+    """The hub's roles default to DriftlineReadOnly / DriftlineFindingsPublisher, the units to none (all accounts)."""
+    settings = RuntimeSettings.from_env(REQUIRED)
+    assert settings.member_role_name == "DriftlineReadOnly"
+    assert settings.findings_role_name == "DriftlineFindingsPublisher"
+    assert settings.organization_units == ()
+
+
+def test_organization_units_are_comma_split_and_role_names_read() -> None:
+    env = {
+        **REQUIRED,
+        "DRIFTLINE_ORGANIZATION_UNITS": " ou-ab12-11111111 ,, r-ab12 ",
+        "DRIFTLINE_MEMBER_ROLE_NAME": "AuditRead",
+        "DRIFTLINE_FINDINGS_ROLE_NAME": "AuditFindings",
+    }
+    settings = RuntimeSettings.from_env(env)
+    assert settings.organization_units == ("ou-ab12-11111111", "r-ab12")
+    assert (settings.member_role_name, settings.findings_role_name) == ("AuditRead", "AuditFindings")
+
+
+@pytest.mark.parametrize("field", ["member_role_name", "findings_role_name"])
+@pytest.mark.parametrize("value", ["", "role/with/path", "x" * 65])
+def test_a_role_name_iam_would_refuse_is_refused(field: str, value: str) -> None:
+    with pytest.raises(ValidationError, match="String should match pattern") as exc:
+        RuntimeSettings.from_env({**REQUIRED, f"DRIFTLINE_{field.upper()}": value})
+    assert [e["loc"] for e in exc.value.errors()] == [(field,)]

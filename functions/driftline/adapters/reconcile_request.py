@@ -30,6 +30,7 @@ PERMISSIONS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 COALESCE = timedelta(minutes=5)
+REQUEST_SOURCE: Final = "driftline.reconcile-request"  # the invocation payload's "source"
 
 
 class LambdaReconcileRequests:
@@ -63,7 +64,7 @@ class LambdaReconcileRequests:
             raise StateStoreError(f"recording the reconcile request failed: {exc}") from exc
         except BotoCoreError as exc:
             raise StateStoreError(f"recording the reconcile request failed: {exc}") from exc
-        payload = json.dumps({"source": "driftline.reconcile-request", "account": account_id, "reason": reason})
+        payload = json.dumps({"source": REQUEST_SOURCE, "account": account_id, "reason": reason})
         try:
             self._lambda.invoke(FunctionName=self._function, InvocationType="Event", Payload=payload.encode())
         except (ClientError, BotoCoreError) as exc:

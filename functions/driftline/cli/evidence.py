@@ -22,9 +22,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from driftline.adapters.aws import Clients
 from driftline.adapters.ledger import DynamoLedger
+from driftline.adapters.organization import Member
 from driftline.cli.account import caller_account
 from driftline.cli.evidence_html import render_html
-from driftline.cli.org_scan import DEFAULT_ROLE, Member, members
+from driftline.cli.org_scan import DEFAULT_ROLE, members
 from driftline.domain.errors import DriftlineError
 from driftline.domain.ledger import LedgerRecord
 
@@ -63,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     org.add_argument(
         "--org", action="store_true", help="every active account's ledger (its --state-table) through --role-name"
     )
-    org.add_argument("--ou", help="with --org: only the accounts directly in this organizational unit")
+    org.add_argument("--ou", help="with --org: only the accounts under this organizational unit, nested units too")
     org.add_argument("--role-name", default=DEFAULT_ROLE, help=f"with --org: the role to assume ({DEFAULT_ROLE})")
     org.add_argument("--concurrency", type=int, default=4, help="with --org: accounts read at a time (default 4)")
 

@@ -17,22 +17,19 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 
+from driftline.adapters import organization
 from driftline.adapters.aws import Clients
+from driftline.adapters.member_access import MEMBER_READ_ROLE
+from driftline.adapters.member_access import role_arn as member_role_arn
+from driftline.adapters.organization import Member
 from driftline.adapters.registry import DynamoRegistry
 from driftline.compose import detector
 from driftline.domain.errors import DriftlineError
 from driftline.domain.settings import CompareSettings
 
 EXIT_CLEAN, EXIT_DRIFT, EXIT_ERROR = 0, 1, 3
-DEFAULT_ROLE = "DriftlineReadOnly"
+DEFAULT_ROLE = MEMBER_READ_ROLE
 SESSION_NAME = "driftline-org-scan"
-
-
-class Member(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    account_id: str
-    name: str = ""
 
 
 class AccountResult(BaseModel):
@@ -50,25 +47,14 @@ class AccountResult(BaseModel):
 
 
 def members(clients: Clients, ou: str | None) -> list[Member]:
-    """The organisation's ACTIVE accounts (or those directly in ``ou``), sorted by id."""
-    organizations = clients.organizations()
-    if ou:
-        pages = organizations.get_paginator("list_accounts_for_parent").paginate(ParentId=ou)
-    else:
-        pages = organizations.get_paginator("list_accounts").paginate()
-    found = [
-        Member(account_id=a["Id"], name=a.get("Name", ""))
-        for page in pages
-        for a in page["Accounts"]
-        if a.get("Status", "ACTIVE") == "ACTIVE"
-    ]
-    return sorted(found, key=lambda m: m.account_id)
+    """The organisation's ACTIVE accounts (or those anywhere under ``ou``), sorted by id."""
+    return organization.members(clients.organizations(), [ou] if ou else ())
 
 
 def _scan_one(
     member: Member, caller: Clients, role_name: str, registry_table: str, settings: CompareSettings, report_wait: float
 ) -> AccountResult:
-    role_arn = f"arn:{caller.partition}:iam::{member.account_id}:role/{role_name}"
+    role_arn = member_role_arn(caller.partition, member.account_id, role_name)
     try:
         assumed = caller.assumed(role_arn, SESSION_NAME)
         evaluation = detector(

@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     org.add_argument(
         "--org", action="store_true", help="scan every active account of the organisation through --role-name"
     )
-    org.add_argument("--ou", help="with --org: only the accounts directly in this organizational unit")
+    org.add_argument("--ou", help="with --org: only the accounts under this organizational unit, nested units too")
     org.add_argument(
         "--role-name", default=DEFAULT_ROLE, help=f"with --org: the read-only role to assume (default {DEFAULT_ROLE})"
     )

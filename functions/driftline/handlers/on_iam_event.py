@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from driftline.compose import Composed, ContainerClients, account_of, compose, remaining_seconds
+from driftline.compose import ContainerClients, Judging, account_of, compose, remaining_seconds
 from driftline.handlers.report import record, report_turned_away
 from driftline.observability import logger, metrics
 from driftline.service.registry_memo import RegistryMemo
@@ -38,12 +38,7 @@ IDEMPOTENCY_SECONDS = 24 * 3600
 CLIENTS = ContainerClients()
 
 
-def _idempotency(composed: Composed) -> tuple[DynamoDBPersistenceLayer, IdempotencyConfig]:
-    config = IdempotencyConfig(event_key_jmespath="eventID", expires_after_seconds=IDEMPOTENCY_SECONDS)
-    return composed.idempotency_store(), config
-
-
-def evaluate_event(composed: Composed, decision: Triage) -> dict[str, Any]:
+def evaluate_event(composed: Judging, decision: Triage) -> dict[str, Any]:
     """Evaluate the identities one accepted event touched (group members and revoked callers included)."""
     assert decision.detail is not None
     detector = composed.detector
@@ -59,13 +54,13 @@ def evaluate_event(composed: Composed, decision: Triage) -> dict[str, Any]:
         metrics.add_metric(name="SkippedEvents", unit=MetricUnit.Count, value=1)
         logger.info("event touches only excluded identities", extra={"event_name": decision.detail.eventName})
         return {"status": "skipped", "reason": "excluded identities"}
-    summary = record(detector.evaluate(scope, registry=memo), composed.clients.counter.snapshot())
+    summary = record(detector.evaluate(scope, registry=memo), composed.calls())
     return {"status": "evaluated", "event_id": decision.detail.eventID, "event_name": decision.detail.eventName} | (
         summary
     )
 
 
-def widen(composed: Composed, decision: Triage) -> dict[str, Any]:
+def widen(composed: Judging, decision: Triage) -> dict[str, Any]:
     """An event that cannot say whom it changed: ask for a whole-account reconcile (coalesced), count it."""
     assert decision.detail is not None
     detail = decision.detail
@@ -86,7 +81,7 @@ def widen(composed: Composed, decision: Triage) -> dict[str, Any]:
     return result | {"reconcile_requested": asked}
 
 
-def record_attempt(composed: Composed, decision: Triage) -> dict[str, Any]:
+def record_attempt(composed: Judging, decision: Triage) -> dict[str, Any]:
     """A failed enforcing call: kept on the ledger record of every revoked identity it aimed at."""
     assert decision.detail is not None
     refused = refused_attempt(decision)
@@ -101,17 +96,12 @@ def record_attempt(composed: Composed, decision: Triage) -> dict[str, Any]:
     return {"status": "attempt", "event_id": decision.detail.eventID, "recorded": recorded}
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, log_event=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    decision = triage(event)
-    own = account_of(context)
-    turned_away = report_turned_away(decision, own)
-    if turned_away is not None:
-        return turned_away
-    clients = CLIENTS()
-    composed = compose(own, clients, remaining=remaining_seconds(context))
-    store, config = _idempotency(composed)
+def judge_once(
+    composed: Judging, store: DynamoDBPersistenceLayer, decision: Triage, context: LambdaContext
+) -> dict[str, Any]:
+    """An accepted event's step (evaluate, widen, or record a refused attempt), at most once per ``eventID``: a
+    redelivered event answers what the first delivery did. Shared with the hub's event function (on_hub_event.py)."""
+    config = IdempotencyConfig(event_key_jmespath="eventID", expires_after_seconds=IDEMPOTENCY_SECONDS)
     config.register_lambda_context(context)
     step = {"widen": widen, "attempt": record_attempt}.get(decision.status, evaluate_event)
 
@@ -121,3 +111,15 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
     result: dict[str, Any] = process(detail=decision.raw_detail)
     return result
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, log_event=False)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    decision = triage(event)
+    own = account_of(context)
+    turned_away = report_turned_away(decision, own)
+    if turned_away is not None:
+        return turned_away
+    composed = compose(own, CLIENTS(), remaining=remaining_seconds(context))
+    return judge_once(composed, composed.idempotency_store(), decision, context)
