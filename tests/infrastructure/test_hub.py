@@ -293,6 +293,15 @@ def test_the_spoke_allows_reads_and_its_own_findings_import_only(hub: Hub) -> No
     assert text == "arn:{AWS::Partition}:securityhub:eu-west-1:{AWS::AccountId}:product/{AWS::AccountId}/default"
 
 
+def test_the_spoke_template_deploys_on_its_own_in_the_management_account(hub: Hub) -> None:
+    # Given the spoke template (StackSets never reach the management account: docs/DEPLOYMENT.md has the operator
+    # deploy this same file there with `aws cloudformation deploy`)
+    template = hub.spoke
+    # Then it asks for no parameter and points at no asset (no CDK bootstrap bucket, no S3 key)
+    assert "Parameters" not in template
+    assert "S3Key" not in json.dumps(template) and "cdk-hnb659fds" not in json.dumps(template)
+
+
 def test_the_spokes_roll_out_to_every_target_account_automatically(hub: Hub) -> None:
     _, stack_set = only(hub.template("DriftlineSpokes.template.json")["Resources"], "AWS::CloudFormation::StackSet")
     props = stack_set["Properties"]
