@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import event_path, registry_import
+from benchmarks import event_path, hub_run, registry_import
 from benchmarks import run as reconcile_bench
 from driftline.settings import get_settings
 from tests.cli.conftest import reset_moto
@@ -79,3 +79,17 @@ def test_registry_import_benchmark_at_200_entries(tmp_path: Path) -> None:
     assert steps["validate"]["summary"][0].endswith(": 200 valid entries for account 123456789012")
     assert steps["import"]["summary"][0] == "200 added, 0 changed, 0 unchanged, 0 removed"
     assert steps["reimport"]["summary"][-1] == "nothing to write"
+
+
+def test_hub_run_benchmark_at_3_accounts(tmp_path: Path) -> None:
+    """Three members of 30 users and the management account: every account is reconciled through two assumed roles
+    in each run, the first run finds the seeded drifts, and a quiet run reads far less than the first."""
+    assert hub_run.main(["--accounts", "3", "--users", "30", "--results", str(tmp_path)]) == 0
+
+    result = json.loads((tmp_path / "hub_run.json").read_text())
+    first, quiet, parallel = result["runs"]
+    for run in result["runs"]:
+        assert (run["accounts"], run["reconciled"], run["failed"]) == (4, 4, [])
+        assert run["assume_role_per_account"] == 2  # the read role and the findings publisher role
+    assert first["drifts"] > 0 and quiet["drifts"] == parallel["drifts"] == first["drifts"]
+    assert quiet["calls_per_account_median"] < first["calls_per_account_median"]
