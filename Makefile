@@ -15,8 +15,9 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: install test test-fast lint typecheck test-unit test-integration test-infra demo bench synth clean
+.PHONY: install test test-fast lint typecheck test-unit test-integration test-infra wheel-check demo bench synth clean
 
+# .[dev] is everything: the package, its [demo] (moto server) and [cdk] extras, the test and lint tools.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -41,9 +42,31 @@ test-integration: $(STAMP)
 test-infra: $(STAMP) $(ASL_VALIDATOR)
 	$(BIN)/pytest tests/infrastructure
 
-## The whole gate: lint, types, then every test tier.
-test: lint typecheck $(ASL_VALIDATOR)
+## The whole gate: lint, types, the wheel in a clean environment, then every test tier.
+test: lint typecheck wheel-check $(ASL_VALIDATOR)
 	$(BIN)/pytest
+
+# The wheel as a user gets it: built the way pip builds a release (isolated, from pyproject's build-system),
+# installed with its dependencies (`pip install driftline`: no extras) into a new virtual environment, run from
+# outside the repository. Every module but the CDK constructs imports; `scan --help` answers; `demo`, whose moto is
+# the [demo] extra, exits 3 with the one line naming it. Like `make install` it uses the package index; no test does.
+WHEEL_CHECK := $(VENV)/wheel-check
+PIP_QUIET := --quiet --disable-pip-version-check
+wheel-check: $(STAMP)
+	rm -rf $(WHEEL_CHECK)
+	$(BIN)/python -m pip wheel $(PIP_QUIET) --no-deps --wheel-dir $(WHEEL_CHECK)/dist .
+	$(PYTHON) -m venv $(WHEEL_CHECK)/venv
+	$(WHEEL_CHECK)/venv/bin/python -m pip install $(PIP_QUIET) $(WHEEL_CHECK)/dist/driftline-*.whl
+	cd $(WHEEL_CHECK) && venv/bin/python -c "import importlib, pkgutil, driftline; \
+		[importlib.import_module(m.name) for m in pkgutil.walk_packages(driftline.__path__, 'driftline.') \
+		 if not m.name.startswith('driftline.cdk')]"
+	cd $(WHEEL_CHECK) && venv/bin/driftline scan --help > /dev/null
+	cd $(WHEEL_CHECK) && { venv/bin/driftline demo 2> demo.err; test $$? -eq 3; } && cat demo.err \
+		&& test $$(wc -l < demo.err) -eq 1 && grep -qF 'pip install "driftline[demo]"' demo.err
+	@cd $(WHEEL_CHECK) && packages=$$(venv/bin/python -m pip list --disable-pip-version-check --format=freeze \
+		--exclude pip --exclude setuptools --exclude driftline | wc -l) \
+		&& size=$$(du -sh venv/lib/python3*/site-packages | cut -f1) \
+		&& echo "wheel-check: passed; pip install driftline brings $$packages packages ($$size site-packages, pip included)"
 
 ## The inner loop: everything but the slow smoke, fuzz and large-size tests (make test runs those too).
 test-fast: $(STAMP) $(ASL_VALIDATOR)

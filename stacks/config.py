@@ -37,6 +37,10 @@ _STREAM_ARN = re.compile(
     r"/stream/(?P<label>[0-9T:.-]+)$"
 )
 _TOPIC_ARN = re.compile(r"^arn:aws:sns:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):[A-Za-z0-9_-]{1,256}$")
+# A layer version (the Lambda API's LayerVersionArn pattern, commercial partition): name, then a version number.
+_LAYER_ARN = re.compile(
+    r"^arn:aws:lambda:(?P<region>[a-z]{2}(-[a-z]+)+-\d{1,2}):(?P<account>\d{12}):layer:[A-Za-z0-9_-]{1,140}:[1-9]\d*$"
+)
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 _ORGANIZATION = re.compile(r"^o-[a-z0-9]{10,32}$")  # the Organizations API's pattern for an organization id
 # StackSet targets: an organisation's root or an organizational unit (the Organizations API's patterns).
@@ -71,6 +75,9 @@ class DriftlineConfig(BaseModel):
     registry_stream_arn: str | None = Field(default=None, alias="driftline:registryStreamArn")
     alarm_email: str | None = Field(default=None, alias="driftline:alarmEmail")
     alarm_topic_arn: str | None = Field(default=None, alias="driftline:alarmTopicArn")
+    # The Powertools layer version ARN, for a Region where Powertools publishes no SSM parameter of the pinned release
+    # (stacks/constants.py); unset, the stack reads that parameter at deploy time.
+    powertools_layer_arn: str | None = Field(default=None, alias="driftline:powertoolsLayerArn")
     # The central registry's organisation: the table (created here) is then encrypted with its own key and readable
     # by driftline's roles in the organisation's accounts, each in its own partition only.
     organization_id: str | None = Field(default=None, alias="driftline:organizationId")
@@ -84,6 +91,12 @@ class DriftlineConfig(BaseModel):
     delegated_admin: bool = Field(default=False, alias="driftline:delegatedAdmin")
     hub_account: str | None = Field(default=None, alias="driftline:hubAccount")
     hub_concurrency: int = Field(default=10, alias="driftline:hubConcurrency", ge=1, le=1000)
+    # The stale-credential checks, which repeat Security Hub controls IAM.3/IAM.8/IAM.22 and IAM Access Analyzer's
+    # unused-access findings: false where those already run (the functions then neither raise nor resolve them).
+    hygiene_checks: bool = Field(default=True, alias="driftline:hygieneChecks")
+    # How often an unchanged open finding is re-imported with a fresh LastObservedAt (1 hour to 60 days; Security Hub
+    # deletes findings not updated for 90 days).
+    finding_refresh_hours: int = Field(default=24, alias="driftline:findingRefreshHours", ge=1, le=60 * 24)
 
     @field_validator("schedule_expression")
     @classmethod
@@ -98,14 +111,18 @@ class DriftlineConfig(BaseModel):
             return value
         raise ValueError(f"expected an EventBridge expression like 'rate(1 hour)' or 'cron(0 * * * ? *)': {value!r}")
 
-    @field_validator("grace_period_minutes", "max_key_age_days", "max_unused_days", mode="before")
+    @field_validator(
+        "grace_period_minutes", "max_key_age_days", "max_unused_days", "finding_refresh_hours", mode="before"
+    )
     @classmethod
     def _no_bool(cls, value: object) -> object:
         if isinstance(value, bool):
             raise ValueError("expected a whole number, got a boolean")
         return value
 
-    @field_validator("create_trail", "security_hub", "registry_events", "delegated_admin", mode="before")
+    @field_validator(
+        "create_trail", "security_hub", "registry_events", "delegated_admin", "hygiene_checks", mode="before"
+    )
     @classmethod
     def _bool(cls, value: object) -> object:
         # Stricter than pydantic's lax bool: no numbers, and only the spellings a person would type after -c.
@@ -193,6 +210,7 @@ class DriftlineConfig(BaseModel):
         "alarm_topic_arn",
         "organization_id",
         "hub_account",
+        "powertools_layer_arn",
         mode="before",
     )
     @classmethod
@@ -246,6 +264,16 @@ class DriftlineConfig(BaseModel):
     def _topic_arn(cls, value: str | None) -> str | None:
         if value is not None and not _TOPIC_ARN.match(value):
             raise ValueError(f"expected an SNS topic ARN 'arn:aws:sns:<region>:<account>:<name>', got {value!r}")
+        return value
+
+    @field_validator("powertools_layer_arn")
+    @classmethod
+    def _layer_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _LAYER_ARN.match(value):
+            raise ValueError(
+                f"expected a layer version ARN 'arn:aws:lambda:<region>:<account>:layer:<name>:<version>', "
+                f"got {value!r}"
+            )
         return value
 
     @model_validator(mode="after")
@@ -311,6 +339,7 @@ class DriftlineConfig(BaseModel):
         for key, arn in (
             ("driftline:registryTableArn", self.registry_table_arn),
             ("driftline:alarmTopicArn", self.alarm_topic_arn),
+            ("driftline:powertoolsLayerArn", self.powertools_layer_arn),  # a function's layers are in its Region
         ):
             if arn is not None and arn.split(":")[3] != home_region:
                 raise ConfigError(

@@ -1,4 +1,4 @@
-"""Names and numbers the infrastructure shares: handler paths, runtime, layer pin, environment keys, IAM actions.
+"""Names and numbers the infrastructure shares: handler paths, runtime, layer release, environment keys, IAM actions.
 
 Everything a reviewer may want to audit in one place; the constructs only wire these together.
 """
@@ -69,21 +69,26 @@ REGISTRY_EVENT_DETAIL_TYPE: Final = "Registry Entry Changed"  # ... DETAIL_TYPE
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE: Final = lambda_.Architecture.ARM_64
 
-# Powertools for AWS Lambda (Python) v3 public layer. One layer version number per PyPI release, identical in
-# every commercial Region and for every Python/architecture variant (3.23.0 is 27; 3.31.1 is 36; 3.32/3.33 were
-# never released, hence 3.37.0 is 40: inferred from that sequence, so confirm it with the command below before the
-# first deploy). Keep it equal to the aws-lambda-powertools pin in pyproject.toml (a test checks the release).
-# To move it: bump the pyproject pin, then read the new number with
-#   aws ssm get-parameter --name /aws/service/powertools/python/arm64/python3.14/<3.x.y> --query Parameter.Value
-# (or `aws lambda get-layer-version-by-arn --arn <arn>`), and update POWERTOOLS_LAYER_VERSION below.
-POWERTOOLS_ACCOUNT: Final = "017000801446"
+# Powertools for AWS Lambda (Python) v3 public layer, resolved at deploy time. Layer version numbers do not follow
+# releases one to one, so none is written here: Powertools publishes, in every commercial Region it serves, one public
+# SSM parameter per release, Python runtime and architecture, whose value is that layer version's ARN:
+#   /aws/service/powertools/python/<arm64|x86_64>/<python3.x>/<3.x.y>   (or .../latest)
+# Sources: the Powertools for AWS Lambda (Python) docs, "Installation" > "Lambda Layer" > "Using SSM Parameter Store"
+# (docs.aws.amazon.com/powertools/python/latest/getting-started/install/), and the parameter-writing workflow of
+# aws-powertools/powertools-lambda-python (.github/workflows/update_ssm.yml: one put-parameter per architecture and
+# python3.10 to python3.14, for the package version and for "latest"). The stack reads the parameter of the exact
+# release below (never "latest"); in a Region without it, the driftline:powertoolsLayerArn context gives the ARN.
+# Keep the release equal to the aws-lambda-powertools pin in pyproject.toml (a test checks the installed release).
 POWERTOOLS_RELEASE: Final = "3.37.0"
-POWERTOOLS_LAYER_VERSION: Final = 40
+POWERTOOLS_PARAMETER_PREFIX: Final = "/aws/service/powertools/python"
 
 
-def powertools_layer_name(runtime: lambda_.Runtime = RUNTIME, architecture: lambda_.Architecture = ARCHITECTURE) -> str:
-    """``AWSLambdaPowertoolsPythonV3-python314-arm64``: derived from the function's runtime so they cannot diverge."""
-    return f"AWSLambdaPowertoolsPythonV3-{runtime.name.replace('.', '')}-{architecture.name}"
+def powertools_layer_parameter(
+    runtime: lambda_.Runtime = RUNTIME, architecture: lambda_.Architecture = ARCHITECTURE
+) -> str:
+    """``/aws/service/powertools/python/arm64/python3.14/3.37.0``: derived from the function's runtime and
+    architecture, so the layer cannot be built for another Python or processor."""
+    return f"{POWERTOOLS_PARAMETER_PREFIX}/{architecture.name}/{runtime.name}/{POWERTOOLS_RELEASE}"
 
 
 RECONCILE_MEMORY_MB: Final = 512

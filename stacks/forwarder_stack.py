@@ -18,6 +18,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
+from . import nag
 from .config import DriftlineConfig
 from .constants import APP_TAGS, FORWARDER_STACK_DESCRIPTION
 from .constructs.iam_events import iam_event_pattern
@@ -46,6 +47,13 @@ class IamEventForwarder:
             description=f"driftline: forward successful IAM API calls (CloudTrail) to the {home_region} default bus",
             event_pattern=iam_event_pattern(),
             targets=[targets.EventBus(home_bus, dead_letter_queue=self.dead_letter_queue)],
+        )
+        nag.acknowledge(
+            self.rule,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "CDK writes the target role's one statement (events:PutEvents on the home Region's default bus) into that "
+            "role's default policy, attached to it alone; a customer managed policy would be a separate object that "
+            "other principals could be given.",
         )
         self.topic = None if config.alarm_topic_arn else alarm_topic(scope, config)
         self.alarm = cloudwatch.Alarm(

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
@@ -39,6 +39,7 @@ from driftline.domain.enforcement import Protections, deny_policy_arn
 from driftline.domain.errors import DriftlineError
 from driftline.domain.settings import CompareSettings
 from driftline.findings.asff import Place
+from driftline.findings.plan import REFRESH_AFTER
 from driftline.findings.sink import SecurityHubSink
 from driftline.service.detector import Detector
 from driftline.service.enforcement import EnforcementSettings
@@ -87,14 +88,17 @@ def security_hub_sink(
     *,
     remaining: Callable[[], float] | None = None,
     publisher: Clients | None = None,
+    refresh_after: timedelta = REFRESH_AFTER,
 ) -> DriftSink:
     """Findings of ``account_id`` imported with ``publisher`` (default ``clients``: the account's own function),
-    their states remembered in ``state_table`` through ``clients``."""
+    their states remembered in ``state_table`` through ``clients``; an unchanged open finding is re-imported every
+    ``refresh_after``."""
     importing = publisher or clients
     return SecurityHubSink(
         SecurityHubImporter(importing.securityhub(), remaining=remaining),
         DynamoFindingStates(clients.dynamodb(), state_table),
         Place(account_id=account_id, region=importing.region, partition=importing.partition),
+        refresh_after=refresh_after,
     )
 
 
@@ -188,7 +192,9 @@ def compose(account_id: str, clients: Clients, *, remaining: Callable[[], float]
     settings = get_settings()
     db = clients.dynamodb()
     sink = (
-        security_hub_sink(clients, account_id, settings.state_table, remaining=remaining)
+        security_hub_sink(
+            clients, account_id, settings.state_table, remaining=remaining, refresh_after=settings.finding_refresh
+        )
         if settings.publish_findings
         else None
     )
@@ -305,7 +311,14 @@ def compose_member(
     """A detector of member account ``member_id`` run by the hub: never enforcing (no enforcer, no plan)."""
     db = hub.dynamodb()
     sink = (
-        security_hub_sink(hub, member_id, settings.state_table, remaining=remaining, publisher=publisher)
+        security_hub_sink(
+            hub,
+            member_id,
+            settings.state_table,
+            remaining=remaining,
+            publisher=publisher,
+            refresh_after=settings.finding_refresh,
+        )
         if settings.publish_findings and publisher is not None
         else None
     )

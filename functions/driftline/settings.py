@@ -35,6 +35,18 @@ class RuntimeSettings(BaseModel):
     excluded_path_prefixes: tuple[str, ...] = ()
     credential_report_wait_seconds: int = Field(default=60, ge=1, le=600)
     publish_findings: bool = Field(default=True, description="import drifts into Security Hub CSPM")
+    hygiene_checks: bool = Field(
+        default=True,
+        description="raise stale-credential drifts (off where Security Hub IAM.3/IAM.8/IAM.22 or Access Analyzer "
+        "unused access already report them)",
+    )
+    finding_refresh_hours: int = Field(
+        default=24,
+        ge=1,
+        le=60 * 24,
+        description="re-import an unchanged open finding this often (its LastObservedAt then says it is current); "
+        "Security Hub deletes findings not updated for 90 days",
+    )
     mode: Literal["report", "enforce"] = Field(default="report", description="enforce: act on unenforced revocations")
     break_glass_principals: tuple[str, ...] = Field(default=(), description="name globs enforcement never touches")
     deny_policy_arn: str | None = Field(default=None, description="the stack's deny-everything managed policy")
@@ -67,11 +79,16 @@ class RuntimeSettings(BaseModel):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @property
+    def finding_refresh(self) -> timedelta:
+        return timedelta(hours=self.finding_refresh_hours)
+
     def compare_settings(self) -> CompareSettings:
         return CompareSettings(
             grace_period=timedelta(minutes=self.grace_period_minutes),
             max_key_age_days=self.max_key_age_days,
             max_unused_days=self.max_unused_days,
+            hygiene=self.hygiene_checks,
             exclusions=Exclusions(
                 path_prefixes=DEFAULT_EXCLUDED_PATHS + self.excluded_path_prefixes,
                 name_patterns=DEFAULT_EXCLUDED_NAMES + self.excluded_name_patterns,

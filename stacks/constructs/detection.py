@@ -108,6 +108,13 @@ class Detection(Construct):
                     f"{kind} writes cannot name their targets in advance; the same policy denies them explicitly on "
                     "every protected principal (AWS-owned, CDK, driftline's own, break-glass, excluded).",
                 )
+            nag.acknowledge(
+                self.enforcement_policy,
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "The enforcement statements are attached to the reconcile function's role alone and exist only in "
+                "enforce mode; a customer managed policy would be a separate object that other principals could be "
+                "given.",
+            )
         self.schedule = events.Rule(
             self,
             "ReconcileSchedule",

@@ -6,6 +6,8 @@ an infrastructure test validates the synthesized environment against the model.
 
 from __future__ import annotations
 
+from typing import Final
+
 from ..config import DriftlineConfig
 from ..constants import (
     CREDENTIAL_REPORT_WAIT_SECONDS,
@@ -22,6 +24,10 @@ from ..constants import (
     ENV_REGISTRY_TABLE,
     ENV_STATE_TABLE,
 )
+
+# The hygiene switch and the findings' refresh period (driftline:hygieneChecks, driftline:findingRefreshHours).
+ENV_HYGIENE_CHECKS: Final = "DRIFTLINE_HYGIENE_CHECKS"
+ENV_FINDING_REFRESH_HOURS: Final = "DRIFTLINE_FINDING_REFRESH_HOURS"
 
 
 def runtime_environment(
@@ -40,6 +46,8 @@ def runtime_environment(
         ENV_CREDENTIAL_REPORT_WAIT_SECONDS: str(CREDENTIAL_REPORT_WAIT_SECONDS),
         # Publishing needs securityhub:BatchImportFindings, which the stack grants only with driftline:securityHub.
         ENV_PUBLISH_FINDINGS: str(config.security_hub).lower(),
+        ENV_FINDING_REFRESH_HOURS: str(config.finding_refresh_hours),
+        ENV_HYGIENE_CHECKS: str(config.hygiene_checks).lower(),
         ENV_MODE: config.mode,
         ENV_BREAK_GLASS_PRINCIPALS: ",".join(config.break_glass_principals),
         ENV_DENY_POLICY_ARN: deny_policy_arn,

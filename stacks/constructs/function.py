@@ -3,6 +3,10 @@
 Every driftline function shares the asset (the runtime package alone: stacks/asset.py), runtime, architecture,
 layer, JSON logging and X-Ray tracing. The role starts with nothing but write access to the function's own log
 group; callers add precisely the statements the handler needs (no managed policies).
+
+The layer is Powertools' public layer of the pinned release, for the function's runtime and architecture, read by
+CloudFormation from Powertools' public SSM parameter at deploy time (stacks/constants.py says where the name comes
+from); ``driftline:powertoolsLayerArn`` replaces it in a Region where that parameter does not exist.
 """
 
 from __future__ import annotations
@@ -16,27 +20,36 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from .. import nag
 from ..asset import staged_asset_root
+from ..config import DriftlineConfig
 from ..constants import (
     ARCHITECTURE,
     LOG_LEVEL,
     LOG_WRITE_ACTIONS,
     METRICS_NAMESPACE,
-    POWERTOOLS_ACCOUNT,
-    POWERTOOLS_LAYER_VERSION,
     RUNTIME,
     SERVICE_NAME,
-    powertools_layer_name,
+    powertools_layer_parameter,
 )
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+LAYER_OVERRIDE_KEY = "driftline:powertoolsLayerArn"
 
 
 def powertools_layer_arn(scope: Construct) -> str:
-    region = Stack.of(scope).region
-    return f"arn:aws:lambda:{region}:{POWERTOOLS_ACCOUNT}:layer:{powertools_layer_name()}:{POWERTOOLS_LAYER_VERSION}"
+    """``driftline:powertoolsLayerArn`` when set (validated with the rest of the context: a bad ARN is a
+    ``ConfigError``); otherwise a reference to the template parameter of type ``AWS::SSM::Parameter::Value<String>``
+    whose default is Powertools' parameter name, so CloudFormation reads the layer ARN in the target Region at
+    deploy time. One such parameter per stack, shared by its functions; nothing is looked up at synth."""
+    if scope.node.try_get_context(LAYER_OVERRIDE_KEY) is not None:
+        override = DriftlineConfig.from_scope(scope).powertools_layer_arn
+        if override is not None:
+            return override
+    return ssm.StringParameter.value_for_string_parameter(Stack.of(scope), powertools_layer_parameter())
 
 
 class DriftlineFunction(Construct):
@@ -100,6 +113,46 @@ class DriftlineFunction(Construct):
             retry_attempts=retry_attempts,
             max_event_age=max_event_age,
             on_failure=destinations.SqsDestination(failure_queue) if failure_queue is not None else None,
+        )
+        self._acknowledge_nist(reserved_concurrency)
+
+    def _acknowledge_nist(self, reserved_concurrency: int | None) -> None:
+        """The NIST 800-53 rev 5 rules every driftline function answers the same way (stacks/nag.py)."""
+        nag.acknowledge(
+            self.function,
+            "NIST.800.53.R5-LambdaInsideVPC",
+            "The functions call only AWS service APIs (IAM, DynamoDB, Security Hub, STS, Lambda, EventBridge) and "
+            "reach no private resource; a VPC would need a NAT gateway or an interface endpoint per service and "
+            "isolate nothing the least-privilege role does not already confine.",
+        )
+        nag.acknowledge(
+            self.function,
+            "NIST.800.53.R5-LambdaDLQ",
+            "Failures are kept where the function is invoked: asynchronous invocations go to an SQS on-failure "
+            "destination (DeadLetterConfig's successor, which also records the error), stream records to the event "
+            "source mapping's own on-failure queue, and synchronous callers (Step Functions) see the error.",
+        )
+        if reserved_concurrency is None:
+            nag.acknowledge(
+                self.function,
+                "NIST.800.53.R5-LambdaConcurrency",
+                "Reserving concurrency takes it from the account's unreserved pool and fails the deployment in "
+                "accounts whose limit is still 10; IAM throttling is absorbed by the SDK's retries "
+                "(stacks/constants.py).",
+            )
+        nag.acknowledge(
+            self.log_group,
+            "NIST.800.53.R5-CloudWatchLogGroupEncrypted",
+            "CloudWatch Logs encrypts every log group at rest with keys it manages; these logs hold IAM identity names "
+            "and drift types, never a credential, and a customer managed key would add a KMS key and key policy for "
+            "each log group.",
+        )
+        nag.acknowledge(
+            self.role,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "The role's statements live in its CDK default policy, attached to this role alone and written for this "
+            "function's handler; a customer managed policy would hold the same statements as a separate object that "
+            "other principals could be given.",
         )
 
     def add_to_role(self, *statements: iam.PolicyStatement) -> None:

@@ -6,6 +6,11 @@ custom metric the scheduled reconcile emits through Powertools: namespace ``Drif
 Their actions go to an SNS topic: a new one encrypted with its own KMS key (``driftline:alarmEmail``, subscribed by
 e-mail) or yours (``driftline:alarmTopicArn``). Without either, the alarms still change state in the console.
 
+Paging: with Security Hub on and a topic, an EventBridge rule sends driftline's CRITICAL findings to the same topic
+when Security Hub imports them new or reactivated (``Security Hub Findings - Imported``, one finding per event), so a
+``revoked-credential-used`` reaches a person; the daily refreshes and the resolution of the same finding do not.
+The rule's failed deliveries are alarmed.
+
 The dashboard shows drift counts by type, unenforced revocations, the oldest unenforced age, time to enforce,
 reconcile duration, findings published/failed, function errors and dead-letter queue depth.
 """
@@ -17,6 +22,8 @@ from collections.abc import Mapping
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -24,10 +31,13 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from driftline.domain.drift import DriftType
+from driftline.domain.drift import DriftType, Severity
+from driftline.findings.asff import GENERATOR_PREFIX, IMPORT_REASON
 
 from ..config import RATE_EXPRESSION, DriftlineConfig
 from ..constants import (
+    EVENT_TARGET_MAX_EVENT_AGE_HOURS,
+    EVENT_TARGET_RETRY_ATTEMPTS,
     METRIC_DIMENSIONS,
     METRIC_DRIFT_DETECTED,
     METRIC_DRIFT_TYPE_DIMENSION,
@@ -92,6 +102,43 @@ def drift_type_metrics() -> list[cloudwatch.Metric]:
         )
         for drift_type in DriftType
     ]
+
+
+# What pages: driftline's own findings at this severity, when Security Hub imports them for these reasons (a refresh or
+# a resolution of an open CRITICAL finding is not news).
+PAGE_SEVERITY = Severity.CRITICAL
+PAGE_REASONS = ("new", "reactivated")
+FINDINGS_IMPORTED = "Security Hub Findings - Imported"
+
+
+def critical_findings_pattern(product_arn: str) -> events.EventPattern:
+    """Security Hub's import events for driftline's CRITICAL findings that are new or open again. The severity is
+    driftline's own (``FindingProviderFields``), which a customer's edit of the top-level severity does not change."""
+    return events.EventPattern(
+        source=["aws.securityhub"],
+        detail_type=[FINDINGS_IMPORTED],
+        detail={
+            "findings": {
+                "ProductArn": [product_arn],
+                "GeneratorId": [{"prefix": GENERATOR_PREFIX}],
+                "FindingProviderFields": {"Severity": {"Label": [PAGE_SEVERITY.value]}},
+                "RecordState": ["ACTIVE"],
+                "ProductFields": {IMPORT_REASON: list(PAGE_REASONS)},
+            }
+        },
+    )
+
+
+def page_message() -> events.RuleTargetInput:
+    """What the page says: the finding's title, account, Region and id (each event holds one finding). Only fields
+    driftline writes from IAM names and its own text, never the owner or ticket, which may hold quotes."""
+    finding = "$.detail.findings[0]"
+    return events.RuleTargetInput.from_text(
+        f"driftline CRITICAL finding: {events.EventField.from_path(f'{finding}.Title')} "
+        f"(account {events.EventField.from_path(f'{finding}.AwsAccountId')}, "
+        f"Region {events.EventField.from_path('$.region')}). "
+        f"Security Hub CSPM finding id: {events.EventField.from_path(f'{finding}.Id')}"
+    )
 
 
 def alarm_topic(scope: Construct, config: DriftlineConfig) -> sns.ITopic | None:
@@ -184,7 +231,48 @@ class Monitoring(Construct):
         )
         for metric, description in SILENT_FAILURES.items():
             self._alarm(metric, driftline_metric(metric, statistic="Sum", period=FIVE_MINUTES), description)
+        self.critical_findings = self._page(config)
         self.dashboard = self._dashboard(config, functions, queues, reconcile)
+
+    def _page(self, config: DriftlineConfig) -> events.Rule | None:
+        """The rule that sends driftline's new or reactivated CRITICAL findings to the topic (Security Hub on and a
+        topic only: without findings or a destination there is nothing to page with). For a topic created here, the
+        target lets events.amazonaws.com publish to it and use its KMS key; an existing topic
+        (``driftline:alarmTopicArn``) must allow both itself."""
+        if not config.security_hub or self.topic is None:
+            return None
+        stack = Stack.of(self)
+        product_arn = (
+            f"arn:{stack.partition}:securityhub:{stack.region}:{stack.account}:product/{stack.account}/default"
+        )
+        rule = events.Rule(
+            self,
+            "CriticalFindings",
+            description="driftline: page on CRITICAL findings Security Hub imports new or reactivated "
+            "(revoked-credential-used)",
+            event_pattern=critical_findings_pattern(product_arn),
+        )
+        rule.add_target(
+            targets.SnsTopic(
+                self.topic,
+                message=page_message(),
+                retry_attempts=EVENT_TARGET_RETRY_ATTEMPTS,
+                max_event_age=Duration.hours(EVENT_TARGET_MAX_EVENT_AGE_HOURS),
+            )
+        )
+        self._alarm(
+            "CriticalFindingsPageFailures",
+            cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="FailedInvocations",
+                dimensions_map={"RuleName": rule.rule_name},
+                statistic="Sum",
+                period=FIVE_MINUTES,
+            ),
+            "driftline: a CRITICAL finding could not be sent to the alarm topic (may EventBridge publish to it, and "
+            "use its KMS key?). See the finding in Security Hub.",
+        )
+        return rule
 
     def _alarm(
         self,

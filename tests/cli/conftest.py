@@ -5,14 +5,12 @@ The CLI tier runs with sockets allowed (loopback to moto only); tests/conftest.p
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pytest
 
 from driftline.adapters.aws import Clients
-from driftline.cli import demo, scan
 from driftline.cli.main import main
 from driftline.cli.sandbox import DEFAULT_ACCOUNT
 from tests.conftest import reset_moto
@@ -30,19 +28,21 @@ class CliResult:
 RunCli = Callable[[Sequence[str]], CliResult]
 
 
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> RunCli:
-    """Run ``driftline.cli.main.main(argv)`` and return its exit code with what it printed.
+@pytest.fixture(autouse=True)
+def _plain_terminal_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No terminal settings from the machine running the tests: colour and width follow the output stream alone
+    (tests that try them set these themselves)."""
+    for name in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
 
-    ``run_scan`` and ``run_demo`` take ``out=sys.stdout`` / ``err=sys.stderr`` as default arguments, which are bound
-    when the module is imported, so capsys alone sees nothing (see test_main_writes_to_the_current_sys_streams).
-    Until that is fixed, point the defaults at the streams capsys has installed at the moment of the run (pytest
-    swaps them between the setup and call phases, so this cannot be done once in the fixture).
-    """
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """Run ``driftline.cli.main.main(argv)`` and return its exit code with what it printed (every command writes to
+    the ``sys.stdout``/``sys.stderr`` of the moment it runs, which capsys has replaced; main never raises SystemExit,
+    a usage error is its return value 2)."""
 
     def run(argv: Sequence[str]) -> CliResult:
-        monkeypatch.setattr(scan.run_scan, "__defaults__", (sys.stdout, sys.stderr))
-        monkeypatch.setattr(demo.run_demo, "__defaults__", (sys.stdout,))
         capsys.readouterr()  # drop anything printed before this run
         code = main(list(argv))
         captured = capsys.readouterr()

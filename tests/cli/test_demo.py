@@ -198,3 +198,11 @@ def test_demo_runs_on_a_fresh_account_whatever_ran_before(aws: Clients, run_cli:
     # Then it runs on its own fresh account
     assert result.code == 0
     assert {(d["type"], identity_of(d)) for d in json.loads(result.out)["drifts"]} == demo_scenario.EXPECTED
+
+
+def test_demo_json_validates_against_the_documented_schema(demo_run: DemoRun) -> None:
+    """The demo's JSON (every drift type, with its evidence, and every revocation state) validates against
+    docs/schema/scan.schema.json: the schema describes real output of each type, not only the CLI tests' drifts."""
+    from tests.cli.test_output_formats import scan_errors
+
+    assert scan_errors(json.loads(demo_run.out)) == []

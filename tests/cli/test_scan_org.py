@@ -98,10 +98,10 @@ def test_one_account_that_cannot_be_entered_does_not_stop_the_others(
 
 
 def test_org_scan_refuses_writing_options(aws: Clients, run_cli: RunCli) -> None:
-    """--org with --publish (or --state-table): refused before any call, exit 3, naming why."""
+    """--org with --publish (or --state-table): a usage mistake, refused before any call, exit 2, naming why."""
     assert aws.endpoint_url is not None
     result = org_scan(run_cli, aws.endpoint_url, "--publish", "--state-table", STATE)
-    assert result.code == 3
+    assert result.code == 2
     assert "read-only audit" in result.err
 
 

@@ -12,11 +12,14 @@ File names are ``<service>.<eventName>[.<variant>].json``. Variants: ``self`` (a
 ``omitted`` (CloudTrail truncated the policy document), ``request-omitted`` (synthetic: the whole of
 ``requestParameters`` truncated, so the event names nobody).
 
-The SSH key, service-specific credential, signing certificate, permissions boundary, UpdateLoginProfile and
-SetDefaultPolicyVersion events, and ``UpdateAccessKey.access-denied``, follow the API's parameter names in CloudTrail's
-lowerCamelCase (``SSHPublicKeyId`` becomes ``sSHPublicKeyId``); no captured sample of them was found, so, as
-AWS-FACTS section 1 says of UpdateAccessKey, record one when you can. The handler accepts both ``sSHPublicKeyId`` and
-``sshPublicKeyId``.
+The SSH key, service-specific credential, signing certificate, permissions boundary, UpdateLoginProfile,
+SetDefaultPolicyVersion, UpdateUser and UpdateRole events, and ``UpdateAccessKey.access-denied``, follow the API's
+parameter names in CloudTrail's lowerCamelCase (``SSHPublicKeyId`` becomes ``sSHPublicKeyId``, ``NewUserName``
+``newUserName``, ``MaxSessionDuration`` ``maxSessionDuration``, an integer); no captured sample of them was found, so,
+as AWS-FACTS section 1 says of UpdateAccessKey, record one when you can. The handler accepts both ``sSHPublicKeyId``
+and ``sshPublicKeyId``. ``CreateServiceLinkedRole`` follows the CloudTrail entry in the Amazon EFS User Guide
+("Logging Amazon EFS API calls with AWS CloudTrail"): an IAM user's call that the service made (``invokedBy``),
+``aWSServiceName`` in the request and the role's name, which the service chooses, only in ``responseElements``.
 
 Identifiers are ``{{placeholders}}``, filled at load time, so every test gets fresh event ids and the names and
 keys of its own account. A string that is exactly one placeholder takes the value as is (``None`` becomes JSON
@@ -107,10 +110,14 @@ def defaults(**overrides: object) -> dict[str, object]:
         "request_id": str(uuid.uuid4()),
         "envelope_id": str(uuid.uuid4()),
         "user": "alice",
+        "new_user": "alice-renamed",  # UpdateUser's newUserName
         "user_id": new_id("AIDA"),
         "role": "app-role",
         "role_id": new_id("AROA"),
         "role_path": "/",
+        "max_session_duration": 43200,  # UpdateRole: 12 hours, IAM's maximum (seconds, an integer)
+        "linked_service": "elasticfilesystem.amazonaws.com",  # CreateServiceLinkedRole's aWSServiceName
+        "linked_role": "AWSServiceRoleForAmazonElasticFileSystem",  # the name only responseElements carries
         "group": "developers",
         "policy": "read-only",
         "inline_policy": "s3-read",
@@ -144,6 +151,8 @@ def defaults(**overrides: object) -> dict[str, object]:
         values.setdefault("session_start", str(when))
     values.setdefault("policy_arn", f"arn:aws:iam::{values['account']}:policy/{values['policy']}")
     values.setdefault("trust_policy_encoded", quote(str(values["trust_policy"]), safe=""))
+    linked_trust = TRUST_DOCUMENT.replace("lambda.amazonaws.com", str(values["linked_service"]))
+    values.setdefault("linked_trust_policy_encoded", quote(linked_trust, safe=""))
     return values
 
 

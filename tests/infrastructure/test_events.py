@@ -3,6 +3,7 @@ the function target's retries and dead-letter queue, and the optional CloudTrail
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -62,6 +63,11 @@ def _iam_event(name: str, error: str | None = None) -> dict[str, Any]:
         ("AttachRolePolicy", "AccessDenied", True),
         ("CreateUser", "AccessDenied", False),  # a refused call that would have enforced nothing
         ("TagUser", "EntityAlreadyExists", False),
+        ("UpdateUser", None, True),  # issue 17's rows: a rename, a role's session duration, a service-linked role
+        ("UpdateRole", None, True),
+        ("CreateServiceLinkedRole", None, True),
+        ("UpdateRole", "AccessDenied", False),
+        ("DeleteSigningCertificate", "AccessDenied", True),
         ("ListUsers", None, False),
         ("GetUser", None, False),
     ],
@@ -84,6 +90,18 @@ def test_pattern_matches_successful_calls_of_every_handled_iam_event(synthesized
     assert props["EventPattern"] == PATTERN
     assert props["State"] == "ENABLED"
     assert "EventBusName" not in props  # the default bus, where AWS service events arrive
+
+
+# EventBridge's quota "Event pattern size": 2,048 characters by default (adjustable to 4,096 on request).
+EVENT_PATTERN_MAX = 2048
+
+
+def test_pattern_fits_eventbridges_default_pattern_size(synthesized: Synthesized) -> None:
+    # Given the IAM rule's pattern as synthesized (every handled event name, then the enforcing ones)
+    pattern = _iam_rule(synthesized)["Properties"]["EventPattern"]
+    # Then its JSON text, even with spaces after separators, stays within the default quota: a row added to the
+    # event table cannot make the deployment fail on a pattern EventBridge refuses
+    assert len(json.dumps(pattern)) <= EVENT_PATTERN_MAX, len(json.dumps(pattern))
 
 
 def test_pattern_names_only_write_calls(synthesized: Synthesized) -> None:

@@ -232,7 +232,9 @@ def test_alarms_have_no_action_without_a_topic(synthesized: Synthesized) -> None
 def test_alarm_email_creates_an_encrypted_topic(enforcing: Synthesized) -> None:
     # Given driftline:alarmEmail
     topic_id, topic = only(enforcing.resources, "AWS::SNS::Topic")
-    key_id, key = only(enforcing.resources, "AWS::KMS::Key")
+    # (the deployment's trail has a key of its own: the topic's is the one it names)
+    (key_id,) = [k for k in of_type(enforcing.resources, "AWS::KMS::Key") if references(topic["Properties"], k)]
+    key = enforcing.resources[key_id]
     # Then every alarm notifies the topic
     assert all(props["AlarmActions"] == [{"Ref": topic_id}] for props in _alarms(enforcing).values())
     # Which is encrypted with a rotated customer managed key that CloudWatch may use (aws/sns would refuse it)

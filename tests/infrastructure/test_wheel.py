@@ -8,6 +8,7 @@ The wheel is built with this environment's setuptools (no build isolation: no ne
 
 from __future__ import annotations
 
+import email.parser
 import json
 import os
 import subprocess
@@ -17,6 +18,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +105,28 @@ def test_the_installed_constructs_synthesize_with_the_installed_runtime(installe
     assert (staged / "driftline" / "settings.py").is_file()
     assert not (staged / "driftline" / "cli").exists()
     assert not (staged / "driftline" / "cdk").exists()
+
+
+def test_the_wheel_requires_only_the_core_and_puts_moto_and_the_cdk_in_extras(installed: Path) -> None:
+    # Given the installed wheel's metadata (what pip resolves from, whatever pyproject says)
+    (dist_info,) = installed.glob("driftline-*.dist-info")
+    metadata = email.parser.Parser().parsestr((dist_info / "METADATA").read_text())
+    requires = [Requirement(r) for r in metadata.get_all("Requires-Dist") or []]
+    # Then `pip install driftline` pulls the runtime and CLI needs only
+    core = {canonicalize_name(r.name) for r in requires if r.marker is None}
+    assert core == {"boto3", "botocore", "aws-lambda-powertools", "pydantic", "pyyaml", "rich"}
+    # And moto's server comes with [demo] only, the CDK with [cdk] only
+    in_extra = {
+        canonicalize_name(r.name): {
+            extra for extra in ("demo", "cdk", "dev") if r.marker and r.marker.evaluate({"extra": extra})
+        }
+        for r in requires
+        if r.marker is not None and canonicalize_name(r.name) in ("moto", "aws-cdk-lib")
+    }
+    assert in_extra == {"moto": {"demo"}, "aws-cdk-lib": {"cdk"}}
+    assert set(metadata.get_all("Provides-Extra") or []) == {"demo", "cdk", "dev"}
+    # And the supported Python range is stated
+    assert SpecifierSet(metadata["Requires-Python"]) == SpecifierSet(">=3.11,<3.15")
 
 
 def test_the_wheel_carries_no_tests_benchmarks_or_repository_only_modules(installed: Path) -> None:

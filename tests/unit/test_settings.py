@@ -151,3 +151,33 @@ def test_a_role_name_iam_would_refuse_is_refused(field: str, value: str) -> None
     with pytest.raises(ValidationError, match="String should match pattern") as exc:
         RuntimeSettings.from_env({**REQUIRED, f"DRIFTLINE_{field.upper()}": value})
     assert [e["loc"] for e in exc.value.errors()] == [(field,)]
+
+
+def test_hygiene_checks_default_on_and_turn_off_from_the_environment() -> None:
+    """Input: no DRIFTLINE_HYGIENE_CHECKS, then "false". Must give hygiene on by default and off with "false", in
+    the comparison's settings too (the stack writes this variable from driftline:hygieneChecks)."""
+    assert RuntimeSettings.from_env(REQUIRED).compare_settings().hygiene is True
+    off = RuntimeSettings.from_env({**REQUIRED, "DRIFTLINE_HYGIENE_CHECKS": "false"})
+    assert off.hygiene_checks is False
+    assert off.compare_settings().hygiene is False
+
+
+@pytest.mark.parametrize(
+    ("value", "period"),
+    [(None, timedelta(days=1)), ("6", timedelta(hours=6)), ("336", timedelta(days=14))],
+    ids=["default", "6h", "14d"],
+)
+def test_finding_refresh_period_comes_from_the_environment(value: str | None, period: timedelta) -> None:
+    """Input: DRIFTLINE_FINDING_REFRESH_HOURS unset, 6 and 336. Must give a refresh period of a day, 6 hours and 14
+    days."""
+    env = REQUIRED if value is None else {**REQUIRED, "DRIFTLINE_FINDING_REFRESH_HOURS": value}
+    assert RuntimeSettings.from_env(env).finding_refresh == period
+
+
+@pytest.mark.parametrize("value", ["0", "1441", "soon"])
+def test_a_refresh_period_outside_one_hour_to_sixty_days_fails_the_cold_start(value: str) -> None:
+    """Input: DRIFTLINE_FINDING_REFRESH_HOURS 0, 1441 (over 60 days, too close to Security Hub's 90-day deletion)
+    and "soon". Must fail validation naming the field."""
+    with pytest.raises(ValidationError) as exc:
+        RuntimeSettings.from_env({**REQUIRED, "DRIFTLINE_FINDING_REFRESH_HOURS": value})
+    assert [e["loc"] for e in exc.value.errors()] == [("finding_refresh_hours",)]

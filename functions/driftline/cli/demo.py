@@ -20,6 +20,9 @@ from driftline.cli.demo_scenario import ACCOUNT, registry_entries, seed_iam
 from driftline.cli.render import print_json, print_table
 from driftline.cli.sandbox import create_tables, moto_server
 
+# moto's server is the [demo] extra (pyproject.toml), not a dependency of `pip install driftline`.
+DEMO_EXTRA_INSTALL = 'pip install "driftline[demo]"'
+EXIT_MISSING_EXTRA = 3  # an error, in the CLI's exit codes: the command cannot run in this installation
 REGISTRY_TABLE = "driftline-registry"
 STATE_TABLE = "driftline-state"
 DEMO_ENV = {
@@ -51,8 +54,24 @@ def demo_environment(endpoint: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def missing_demo_module() -> str | None:
+    """The module the embedded AWS account cannot start without (moto, or one its server needs), if any."""
+    try:
+        import moto.server  # noqa: F401
+    except ModuleNotFoundError as exc:
+        return exc.name or "moto"
+    return None
+
+
 def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    missing = missing_demo_module()
+    if missing is not None:
+        sys.stderr.write(
+            f"driftline demo: the embedded AWS account needs moto's server (no module named {missing!r}); "
+            f"install it with: {DEMO_EXTRA_INSTALL}\n"
+        )
+        return EXIT_MISSING_EXTRA
     started = time.perf_counter()
     with moto_server() as endpoint, demo_environment(endpoint):
         # Imported here so Powertools reads the demo's environment, not the caller's.

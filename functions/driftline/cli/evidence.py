@@ -24,8 +24,11 @@ from driftline.adapters.aws import Clients
 from driftline.adapters.ledger import DynamoLedger
 from driftline.adapters.organization import Member
 from driftline.cli.account import caller_account
+from driftline.cli.common import Log, UsageError, add_aws_options, add_output_options, clients_for
 from driftline.cli.evidence_html import render_html
 from driftline.cli.org_scan import DEFAULT_ROLE, members
+from driftline.cli.render import inert
+from driftline.cli.terminal import Activity
 from driftline.domain.errors import DriftlineError
 from driftline.domain.ledger import LedgerRecord
 
@@ -58,8 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", type=_time, help="revocations requested before (ISO 8601, with timezone)")
     parser.add_argument("--format", choices=("csv", "json", "html"), default="csv")
     parser.add_argument("--output", help="write to this file instead of standard output")
-    parser.add_argument("--endpoint-url")
-    parser.add_argument("--region")
+    add_aws_options(parser, region_help="Region of the state table (default: your profile's)")
+    add_output_options(parser)
     org = parser.add_argument_group("organisation")
     org.add_argument(
         "--org", action="store_true", help="every active account's ledger (its --state-table) through --role-name"
@@ -119,33 +122,31 @@ def render(records: list[LedgerRecord], fmt: str, account_id: str, now: datetime
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=(("account_id",) if org else ()) + COLUMNS)
     writer.writeheader()
-    writer.writerows({k: _inert(v) for k, v in r.items()} for r in rows)
+    # A reason or ticket a spreadsheet would run as a formula is made inert; the JSON export keeps every value exactly.
+    writer.writerows({k: inert(v) for k, v in r.items()} for r in rows)
     return buffer.getvalue()
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula (a reason or ticket starting with '=', '+', '-', '@') gets a
-    leading apostrophe, as OWASP advises for CSV meant for people; the JSON export keeps every value exactly."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def run_evidence(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     now = datetime.now(UTC)
     problems: list[str] = []
+    log = Log(args, err, "evidence")
     try:
-        clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
-        account, _caller = caller_account(clients, args.account_id)
+        clients = clients_for(args, log)
+        account, caller = caller_account(clients, args.account_id)
+        log.info(f"as {caller} in account {account}, Region {clients.region}")
         if getattr(args, "org", False):
-            found, problems = org_ledgers(clients, args)
+            enabled = not log.quiet and not log.debug
+            with Activity(err, "reading every member's ledger", total=0, enabled=enabled) as activity:
+                found, problems = org_ledgers(clients, args, progress=activity)
         else:
             ledger = DynamoLedger(clients.dynamodb(), args.state_table)
             found = ledger.records(account)
             problems = list(ledger.problems)
         records = select(found, args.since, args.until)
+    except UsageError:
+        raise
     except (DriftlineError, BotoCoreError, ClientError) as exc:
         err.write(f"driftline evidence: error: {exc}\n")
         return EXIT_ERROR
@@ -160,7 +161,9 @@ def run_evidence(args: argparse.Namespace, out: TextIO | None = None, err: TextI
     return EXIT_ERROR if problems else EXIT_OK
 
 
-def org_ledgers(caller: Clients, args: argparse.Namespace) -> tuple[list[LedgerRecord], list[str]]:
+def org_ledgers(
+    caller: Clients, args: argparse.Namespace, progress: Activity | None = None
+) -> tuple[list[LedgerRecord], list[str]]:
     """Every member's ledger records (through ``--role-name``, from its ``--state-table``), and what could not be read:
     an account that cannot be entered or read is named, never a reason to stop the others."""
 
@@ -171,8 +174,13 @@ def org_ledgers(caller: Clients, args: argparse.Namespace) -> tuple[list[LedgerR
             return ledger.records(member.account_id), [f"account {member.account_id}: {p}" for p in ledger.problems]
         except (DriftlineError, ClientError, BotoCoreError) as exc:
             return [], [f"account {member.account_id}: {exc} (as {role_arn})"]
+        finally:
+            if progress is not None:
+                progress.advance()
 
     accounts = members(caller, args.ou)
+    if progress is not None:
+        progress.set_total(len(accounts))
     with ThreadPoolExecutor(max_workers=max(1, min(args.concurrency, len(accounts) or 1))) as pool:
         results = list(pool.map(read, accounts))
     return [r for found, _ in results for r in found], [p for _, problems in results for p in problems]

@@ -15,13 +15,13 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
-from rich.progress import Progress
 
-from driftline.adapters.aws import Clients
 from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.registry import DynamoRegistry
 from driftline.adapters.registry_log import RegistryLog, RegistryWrite, current
+from driftline.cli.common import Log, UsageError, clients_for
 from driftline.cli.registry_file import dump_registry, load_registry_file
+from driftline.cli.terminal import Activity
 from driftline.domain.adopt import adopt
 from driftline.domain.errors import DriftlineError, RegistryFileError
 from driftline.domain.identity import IdentityRef
@@ -36,10 +36,18 @@ class RegistryCommand:
     """Clients, account and table of one registry command."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        self.clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
+        self.err: TextIO = getattr(args, "stderr", None) or sys.stderr
+        self.say = Log(args, self.err, f"registry {args.registry_command}")
+        self.clients = clients_for(args, self.say)
         self.table: str = args.registry_table
         self.account: str = args.account_id or self.clients.sts().get_caller_identity()["Account"]
         self._args = args
+        if self.say.verbose:
+            self.say.info(f"as {self.actor}: account {self.account}, table {self.table}, Region {self.clients.region}")
+
+    def activity(self, description: str, total: int | None = None) -> Activity:
+        """A progress display on stderr for work longer than a second (off with --quiet and --debug)."""
+        return Activity(self.err, description, total=total, enabled=not self.say.quiet and not self.say.debug)
 
     @functools.cached_property
     def actor(self) -> str:
@@ -81,9 +89,8 @@ def _changes(result: RegistryDiff, note: str) -> list[RegistryWrite]:
 
 
 def _write(ctx: RegistryCommand, changes: list[RegistryWrite], out: TextIO) -> int:
-    with Progress(console=None, transient=True, disable=not out.isatty()) as bar:
-        task = bar.add_task("writing", total=len(changes))
-        conflicts = ctx.log().apply(ctx.account, changes, progress=lambda n: bar.advance(task, n))
+    with ctx.activity("writing the registry", total=len(changes)) as bar:
+        conflicts = ctx.log().apply(ctx.account, changes, progress=bar.advance)
     out.write(f"wrote {len(changes) - len(conflicts)} change(s)\n")
     for key in conflicts:
         out.write(f"  conflict: {key} changed meanwhile; not written (run again to see the new state)\n")
@@ -112,7 +119,9 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
     ctx = RegistryCommand(args)
     if snapshot.account_id != ctx.account:
         raise DriftlineError(f"{args.file} is for account {snapshot.account_id}, the table is read for {ctx.account}")
-    entries = ctx.entries()
+    with ctx.activity("reading the registry") as reading:
+        reading.watch(ctx.clients)
+        entries = ctx.entries()
     _complete_history(ctx, entries, out, dry_run=args.dry_run)
     result = diff(entries, snapshot.entries, prune=args.prune)
     _print_diff(result, out)
@@ -131,9 +140,11 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_adopt(args: argparse.Namespace, out: TextIO) -> int:
     if not args.default_owner.strip():
-        raise DriftlineError("--default-owner must name an owner, not be blank")
+        raise UsageError("--default-owner must name an owner, not be blank")
     ctx = RegistryCommand(args)
-    inventory = Boto3IamReader(ctx.clients.iam(), report_wait_seconds=args.report_wait).read_account(ctx.account)
+    with ctx.activity("reading IAM") as reading:
+        reading.watch(ctx.clients)
+        inventory = Boto3IamReader(ctx.clients.iam(), report_wait_seconds=args.report_wait).read_account(ctx.account)
     exclusions = Exclusions()
     found = adopt(inventory, exclusions, owner_tag=args.owner_tag, default_owner=args.default_owner)
     existing = {e.ref for e in ctx.entries()}
@@ -241,8 +252,11 @@ def _one_line(exc: ValidationError) -> str:
 
 def run_registry(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
+    args.stderr = err  # for the progress display and notes (RegistryCommand)
     try:
         return COMMANDS[args.registry_command](args, out)
+    except UsageError:
+        raise
     except RegistryFileError as exc:
         err.write(f"{exc}\n")
         return EXIT_INVALID if args.registry_command == "validate" else EXIT_ERROR

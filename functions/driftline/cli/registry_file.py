@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from driftline.cli.duplicate_keys import json_duplicates, yaml_duplicates
 from driftline.domain.errors import RegistryFileError
+from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry, RegistrySnapshot
 
 TOP_LEVEL = {"account_id", "entries"}
@@ -212,6 +213,22 @@ def load_registry_file(path: str | Path) -> RegistrySnapshot:
     except UnicodeDecodeError as exc:
         raise RegistryFileError(str(file), [f"the file is not UTF-8 text (byte {exc.start}): {exc.reason}"]) from exc
     return parse_registry(text, str(file))
+
+
+def entry_lines(path: str | Path) -> dict[str, int]:
+    """The line of each entry of a valid YAML or CSV registry file, by ``kind#name`` key (for SARIF locations); a
+    JSON file has none. Read after ``load_registry_file`` accepted the file."""
+    source = str(path)
+    data, lines, _ = _parse(Path(path).read_bytes().decode("utf-8-sig"), source)
+    entries = data.get("entries") if isinstance(data, dict) else None
+    found: dict[str, int] = {}
+    for index, raw in enumerate(entries if isinstance(entries, list) else []):
+        if index in lines and isinstance(raw, dict) and raw.get("kind") and raw.get("name"):
+            try:
+                found[IdentityRef.parse(f"{raw['kind']}#{raw['name']}").key] = lines[index]
+            except ValueError:
+                continue
+    return found
 
 
 def _csv_cell(field: str, value: Any) -> Any:

@@ -15,11 +15,12 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from driftline.adapters.aws import Clients
 from driftline.adapters.ledger import DynamoLedger
 from driftline.adapters.registry import DynamoRegistry
 from driftline.adapters.restorer import Boto3Restorer
 from driftline.cli.account import caller_account
+from driftline.cli.common import Log, UsageError, add_aws_options, add_output_options, clients_for
+from driftline.cli.registry_args import identity
 from driftline.domain.errors import DriftlineError
 from driftline.domain.identity import IdentityRef
 from driftline.service.enforcement import restore_access
@@ -28,7 +29,7 @@ EXIT_OK, EXIT_ERROR = 0, 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("identity", help="kind#name, e.g. user#alice or role#deploy-bot")
+    parser.add_argument("identity", type=identity, help="kind#name, e.g. user#alice or role#deploy-bot")
     parser.add_argument("--state-table", required=True, help="the detector's state table (holds the ledger)")
     parser.add_argument("--registry-table", required=True, help="the registry (must no longer revoke the identity)")
     parser.add_argument("--account-id", help="the account you expect: refused when it is not the caller's (STS)")
@@ -36,16 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="print the aws iam calls that would undo, change nothing"
     )
     parser.add_argument("--force", action="store_true", help="undo even though the registry still revokes it")
-    parser.add_argument("--endpoint-url")
-    parser.add_argument("--region")
+    add_aws_options(parser, region_help="Region of the tables (default: your profile's)")
+    add_output_options(parser)
 
 
 def run_restore_access(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
+    log = Log(args, err, "restore-access")
     try:
         ref = IdentityRef.parse(args.identity)
-        clients = Clients(endpoint_url=args.endpoint_url, region=args.region)
-        account, _caller = caller_account(clients, args.account_id)
+        clients = clients_for(args, log)
+        account, caller = caller_account(clients, args.account_id)
+        log.info(f"as {caller} in account {account}, Region {clients.region}")
         entry = DynamoRegistry(clients.dynamodb(), args.registry_table).get(account, ref)
         if entry is not None and entry.is_revoked and not args.force and not args.dry_run:
             raise DriftlineError(
@@ -58,6 +61,8 @@ def run_restore_access(args: argparse.Namespace, out: TextIO | None = None, err:
             raise DriftlineError(f"the ledger has no revocation of {ref} in account {account}")
         restorer = None if args.dry_run else Boto3Restorer(clients.iam())
         undone = restore_access(account, records[-1], restorer=restorer, ledger=ledger, now=datetime.now(UTC))
+    except UsageError:
+        raise
     except (DriftlineError, ValueError) as exc:
         err.write(f"driftline restore-access: error: {exc}\n")
         return EXIT_ERROR

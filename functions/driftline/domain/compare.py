@@ -12,7 +12,7 @@ from datetime import datetime
 from driftline.domain.context import Context
 from driftline.domain.drift import CREDENTIAL_DRIFTS, ENTITLEMENT_DRIFTS, Comparison, Drift, DriftType, RevocationCheck
 from driftline.domain.entitlements import check_active_entry
-from driftline.domain.hygiene import check_hygiene
+from driftline.domain.hygiene import check_hygiene, unjudged
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.registry import RegistryEntry
@@ -26,6 +26,7 @@ def compare(
     settings: CompareSettings,
     now: datetime,
     undecided: frozenset[IdentityRef] = frozenset(),
+    known_ids: Mapping[IdentityRef, str] | None = None,
 ) -> Comparison:
     """Compare the registry with what IAM holds and return every drift, sorted worst first.
 
@@ -42,9 +43,12 @@ def compare(
     undecided
         Identities whose registry items could not be read: no drift is raised about them (or their keys), since
         nothing about them can be decided; their findings and ledger records are left as they are.
+    known_ids
+        IAM's unique ids of revoked users and roles, as the ledger last saw them: a revoked identity whose name is
+        gone but whose id lives on under another name was renamed, not deleted, and is judged under its new name.
     """
     registry = dict(entries) if isinstance(entries, Mapping) else {e.ref: e for e in entries}
-    ctx = Context(registry=registry, inventory=inventory, settings=settings, now=now)
+    ctx = Context(registry=registry, inventory=inventory, settings=settings, now=now, known_ids=known_ids or {})
     drifts: list[Drift] = []
     revocations: list[RevocationCheck] = []
     for entry in registry.values():
@@ -64,6 +68,8 @@ def compare(
         drifts = [d for d in drifts if not _about(d, undecided)]
     drifts.sort(key=lambda d: (-d.severity.rank, d.type.value, d.identity.key))
     judged = judged_types(inventory.facets)
+    if unjudged(settings):
+        judged = (frozenset(DriftType) if judged is None else judged) - unjudged(settings)
     if judged is None:
         return Comparison(drifts=tuple(drifts), revocations=tuple(revocations), compared_at=now, undecided=undecided)
     # What the facets not read would decide is left out: a guess from an empty login profile or policy list would

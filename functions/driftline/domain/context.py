@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,19 @@ class Context:
     inventory: Inventory
     settings: CompareSettings
     now: datetime
+    # The IAM unique ids (AIDA…/AROA…) the ledger saw revoked users and roles hold: a rename keeps the id.
+    known_ids: Mapping[IdentityRef, str] = field(default_factory=dict)
+
+    def revoked_principal(self, ref: IdentityRef) -> tuple[ObservedPrincipal | None, str | None]:
+        """The user or role a revoked entry names, and its new name when IAM holds it under another one: a name
+        that no longer exists is not a deleted identity when its unique id lives on (UpdateUser/UpdateRole keep
+        it)."""
+        found = self.inventory.principal(ref)
+        if found is not None:
+            return found, None
+        known = self.known_ids.get(ref)
+        renamed = self.inventory.by_principal_id(ref.kind, known) if known else None
+        return renamed, (renamed.name if renamed is not None else None)
 
     def entry(self, ref: IdentityRef) -> RegistryEntry | None:
         return self.registry.get(ref)

@@ -38,6 +38,7 @@ class CredentialChange(BaseModel):
     event_id: str | None = None
     event_name: str | None = None
     actor_arn: str | None = None
+    actor: str | None = None  # who acted, for people: every caller type has one, with or without an ARN
 
     @property
     def identity_key(self) -> tuple[str, ...]:

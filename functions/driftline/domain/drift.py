@@ -73,6 +73,9 @@ class RevocationCheck(BaseModel):
     credentials: tuple[str, ...] = Field(default=(), description="A token per way to act (revocation.Access).")
     grace_ends_at: AwareDatetime
     basis: str | None = Field(default=None, description="Why nobody can act as it, when enforced.")
+    principal_id: str | None = Field(
+        default=None, description="IAM's unique id of the user or role when observed (kept across renames)."
+    )
 
 
 ENTITLEMENT_DRIFTS = frozenset({DriftType.EXCESS_ENTITLEMENT, DriftType.MISSING_ENTITLEMENT})

@@ -2,6 +2,11 @@
 
 These are the checks Cloud Custodian and Prowler make (key age, key/password/role unused); driftline makes them with
 the registry's per-identity thresholds where the registry sets them. Never-used credentials age from creation.
+
+They repeat Security Hub CSPM controls IAM.3 (key age), IAM.8 and IAM.22 (unused credentials) and IAM Access
+Analyzer's unused-access findings, so a deployment (``driftline:hygieneChecks``) or a scan (``--no-hygiene``) can
+turn them off (``CompareSettings.hygiene``). Off, the comparison does not judge ``stale-credential`` at all: no such
+drift is raised, and no finding of that type is resolved by the silence.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from driftline.domain.context import Context
 from driftline.domain.drift import Drift, DriftType
 from driftline.domain.identity import IdentityRef
 from driftline.domain.observed import ObservedKey, ObservedRole, ObservedUser
+from driftline.domain.settings import CompareSettings
 
 
 def _thresholds(ctx: Context, ref: IdentityRef, user: str | None = None) -> tuple[int, int]:
@@ -91,8 +97,20 @@ def check_role(ctx: Context, role: ObservedRole) -> list[Drift]:
     )
 
 
+# The drift types only the hygiene checks raise.
+HYGIENE_DRIFTS = frozenset({DriftType.STALE_CREDENTIAL})
+
+
+def unjudged(settings: CompareSettings) -> frozenset[DriftType]:
+    """The drift types a comparison with ``settings`` does not judge: the hygiene checks' when they are off."""
+    return frozenset() if settings.hygiene else HYGIENE_DRIFTS
+
+
 def check_hygiene(ctx: Context) -> list[Drift]:
-    """Stale-credential drifts for every observed identity that is neither excluded nor revoked."""
+    """Stale-credential drifts for every observed identity that is neither excluded nor revoked (none when the
+    settings turn the hygiene checks off)."""
+    if not ctx.settings.hygiene:
+        return []
     drifts: list[Drift] = []
     for user in ctx.inventory.users.values():
         if _judged(ctx, user.ref):

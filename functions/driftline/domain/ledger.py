@@ -40,7 +40,8 @@ CHECK_REFRESH = timedelta(days=1)
 
 class Enforcement(BaseModel):
     """How a revocation was enforced: a CloudTrail event (with its actor), driftline's own action, or only observed
-    by a reconcile (then ``at`` is the latest time it can have happened)."""
+    by a reconcile (then ``at`` is the latest time it can have happened). ``actor_arn`` is the caller's ARN when it
+    has one; ``actor`` says who it was in every case (the root user, an AWS service, an Identity Center user…)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -49,6 +50,7 @@ class Enforcement(BaseModel):
     event_id: str | None = None
     event_name: str | None = None
     actor_arn: str | None = None
+    actor: str | None = None
 
     @classmethod
     def of(cls, change: CredentialChange) -> Enforcement:
@@ -59,6 +61,7 @@ class Enforcement(BaseModel):
             event_id=change.event_id,
             event_name=change.event_name,
             actor_arn=change.actor_arn,
+            actor=change.actor,
         )
 
 
@@ -93,10 +96,11 @@ class Attempt(BaseModel):
     event_id: str | None = None
     actor_arn: str | None = None
     target: str | None = None
+    actor: str | None = None  # who tried, for people (records written before it carry only ``actor_arn``)
 
     @property
     def description(self) -> str:
-        who = self.actor_arn or "an unknown caller"
+        who = self.actor or self.actor_arn or "an unknown caller"
         what = f"{self.event_name}" + (f" on {self.target}" if self.target else "")
         return f"an attempt by {who} at {self.at.isoformat()} to {what} was denied ({self.error_code})"
 
@@ -121,6 +125,9 @@ class LedgerRecord(BaseModel):
     history: tuple[str, ...] = ()
     actions: tuple[ActionLog, ...] = ()
     usable_seen: tuple[str, ...] = ()
+    # IAM's unique id of the revoked user or role, once seen: a rename keeps it, so the name vanishing is not a
+    # deletion while the id lives on (domain/context.py ``revoked_principal``).
+    principal_id: str | None = None
     changes: tuple[CredentialChange, ...] = ()
     attempts: tuple[Attempt, ...] = ()
     dropped: dict[str, int] = Field(default_factory=dict, description="lines left out by ``bounded``, by list")
@@ -204,9 +211,10 @@ def _learn(record: LedgerRecord, check: RevocationCheck, changes: Sequence[Crede
     """The record with the new changes and the ways to act this check saw usable; None when it knew them all."""
     merged = merge(record.changes, changes)
     usable = tuple(sorted(set(record.usable_seen) | set(check.credentials)))
-    if merged == record.changes and usable == record.usable_seen:
+    principal_id = check.principal_id or record.principal_id
+    if merged == record.changes and usable == record.usable_seen and principal_id == record.principal_id:
         return None
-    return record.model_copy(update={"changes": merged, "usable_seen": usable})
+    return record.model_copy(update={"changes": merged, "usable_seen": usable, "principal_id": principal_id})
 
 
 def _seconds(record: LedgerRecord, how: Enforcement) -> float:

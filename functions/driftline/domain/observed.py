@@ -181,11 +181,24 @@ class Inventory(BaseModel):
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Inventory:
         copied = super().model_copy(update=update, deep=deep)
         copied.__dict__.pop("_folded", None)  # the case-free index describes the original's identities
+        copied.__dict__.pop("_by_id", None)
         return copied
 
     @cached_property
     def _folded(self) -> tuple[dict[str, ObservedUser], dict[str, ObservedRole]]:
         return {fold(n): u for n, u in self.users.items()}, {fold(n): r for n, r in self.roles.items()}
+
+    @cached_property
+    def _by_id(self) -> dict[str, ObservedUser | ObservedRole]:
+        found: dict[str, ObservedUser | ObservedRole] = {u.principal_id: u for u in self.users.values()}
+        return found | {r.principal_id: r for r in self.roles.values()}
+
+    def by_principal_id(self, kind: Kind, principal_id: str) -> ObservedUser | ObservedRole | None:
+        """The user or role IAM knows by ``principal_id`` (AIDA…/AROA…), whatever it is called now: a rename keeps
+        the id, so this finds a revoked identity that lives on under another name."""
+        found = self._by_id.get(principal_id)
+        wanted = ObservedUser if kind is Kind.USER else ObservedRole
+        return found if isinstance(found, wanted) else None
 
     def user(self, name: str) -> ObservedUser | None:
         """The user called ``name`` in any case (IAM names are unique regardless of case)."""

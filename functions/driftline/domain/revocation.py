@@ -23,7 +23,7 @@ from driftline.domain.bounds import named
 from driftline.domain.context import Context, stamp
 from driftline.domain.drift import Drift, DriftType, RevocationCheck, RevocationState
 from driftline.domain.identity import Kind
-from driftline.domain.observed import ObservedRole, ObservedUser
+from driftline.domain.observed import ObservedPrincipal, ObservedRole, ObservedUser
 from driftline.domain.registry import RegistryEntry
 
 PASSWORD = "password"
@@ -87,11 +87,18 @@ def still_active(ctx: Context, entry: RegistryEntry) -> tuple[Access, ...]:
         if user is not None and user.denied_everything is not None:
             return ()
         return (Access(key_token(key.access_key_id), f"access key {key.access_key_id} is Active"),)
-    if entry.kind is Kind.USER:
-        user = ctx.inventory.user(entry.name)
-        return tuple(user_access(user, ctx)) if user is not None else ()
-    role = ctx.inventory.role(entry.name)
-    return tuple(role_access(role, entry.revoked_at)) if role is not None else ()
+    principal, renamed = ctx.revoked_principal(entry.ref)
+    if principal is None:
+        return ()
+    if isinstance(principal, ObservedUser):
+        found = user_access(principal, ctx)
+    else:
+        assert isinstance(principal, ObservedRole)
+        found = role_access(principal, entry.revoked_at)
+    if renamed is None:
+        return tuple(found)
+    # Renamed, not deleted: the same principal acts on under its new name.
+    return tuple(Access(a.credential, f"renamed to {renamed[:64]}: {a.reason}") for a in found)
 
 
 def enforced_basis(ctx: Context, entry: RegistryEntry) -> str:
@@ -104,9 +111,16 @@ def enforced_basis(ctx: Context, entry: RegistryEntry) -> str:
         user = ctx.inventory.user(key.user_name)
         deny = user.denied_everything if user is not None and key.active else None
         return f"its user is denied everything by {deny.description}" if deny else "the access key is Inactive"
-    principal = ctx.inventory.principal(entry.ref)
+    principal, renamed = ctx.revoked_principal(entry.ref)
     if principal is None:
         return f"the {entry.kind.label} is deleted"
+    if renamed is not None:
+        return f"renamed to {renamed[:64]}, and {_shut(entry, principal)}"
+    return _shut(entry, principal)
+
+
+def _shut(entry: RegistryEntry, principal: ObservedPrincipal) -> str:
+    """Why nobody can act as ``principal``, which IAM still holds."""
     if (deny := principal.denied_everything) is not None:
         return f"denied everything by {deny.description}"
     if entry.kind is Kind.ROLE:
@@ -128,8 +142,10 @@ def check_revocation(ctx: Context, entry: RegistryEntry) -> tuple[RevocationChec
         state = RevocationState.PENDING
     else:
         state = RevocationState.UNENFORCED
+    principal = ctx.revoked_principal(entry.ref)[0] if entry.kind is not Kind.ACCESS_KEY else None
     check = RevocationCheck(
         identity=entry.ref,
+        principal_id=principal.principal_id if principal is not None else None,
         revoked_at=entry.revoked_at,
         state=state,
         still_active=active,

@@ -51,3 +51,7 @@ class CompareSettings(BaseModel):
     max_key_age_days: int = Field(default=90, gt=0)
     max_unused_days: int = Field(default=90, gt=0)
     exclusions: Exclusions = Field(default_factory=Exclusions)
+    # The stale-credential checks (key age, unused keys, passwords and roles) repeat Security Hub controls IAM.3,
+    # IAM.8 and IAM.22 and IAM Access Analyzer's unused-access findings: an account that has those turns them off.
+    # Off, stale-credential is neither raised nor resolved (the comparison does not judge it).
+    hygiene: bool = True

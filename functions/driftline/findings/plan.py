@@ -3,6 +3,13 @@
 Pure. The last published state of each finding comes from the state table (never from Security Hub reads), so a
 quiet run plans nothing. ``UpdatedAt`` always moves forward for a finding: Security Hub silently ignores an
 update whose ``UpdatedAt`` is not later than the stored one (AWS-FACTS section 4).
+
+Freshness: an open finding that did not change is re-imported once per refresh period (default a day,
+``driftline:findingRefreshHours``) with ``LastObservedAt`` set to the evaluation's time. So ``LastObservedAt`` of an
+ACTIVE driftline finding is never older than the period plus one schedule interval while driftline still sees the
+drift; an older one is stale (driftline stopped looking: the stack is gone, publishing fails, or its check is
+off). The refresh also keeps Security Hub from deleting the finding (it deletes those not updated for 90 days). Cost:
+one BatchImportFindings call per 100 open findings per period, and every other quiet run still makes none.
 """
 
 from __future__ import annotations
@@ -15,11 +22,21 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from driftline.domain.drift import Drift, DriftType
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory
-from driftline.findings.asff import Place, archived, content_digest, finding_id, to_asff
+from driftline.findings.asff import Place, content_digest, finding_id, resolved, to_asff, with_reason
 
-# Security Hub deletes an active finding 90 days after its last update; re-import open drifts long before that.
-REFRESH_AFTER = timedelta(days=14)
+# How often an unchanged open finding is re-imported (its LastObservedAt moved to the evaluation's time). Security Hub
+# deletes an active finding 90 days after its last update, so the period must stay well below that.
+REFRESH_AFTER = timedelta(days=1)
+REFRESH_MAX = timedelta(days=60)
+# A refresh is due this much before the period ends (a tenth of it, an hour at most), so a run that starts a little
+# earlier than the last one did (schedule jitter, a shorter IAM read) does not postpone it by a whole run.
+REFRESH_SLACK_MAX = timedelta(hours=1)
 TICK = timedelta(milliseconds=1)
+
+
+def refresh_due(age: timedelta, refresh_after: timedelta) -> bool:
+    """Whether an unchanged open finding last imported ``age`` ago is re-imported now."""
+    return age >= refresh_after - min(refresh_after / 10, REFRESH_SLACK_MAX)
 
 
 class FindingState(BaseModel):
@@ -75,7 +92,7 @@ def _reason(previous: FindingState | None, digest: str, now: datetime, refresh_a
         return "reactivated"
     if previous.digest != digest:
         return "changed"
-    if now - previous.updated_at >= refresh_after:
+    if refresh_due(now - previous.updated_at, refresh_after):
         return "refresh"
     return None
 
@@ -91,7 +108,10 @@ def plan(
     undecided: frozenset[IdentityRef] = frozenset(),
 ) -> list[Planned]:
     """The imports that bring Security Hub in line with ``drifts``, within the inventory's scope only, and (when
-    ``judged`` is given) only for the drift types the comparison could judge."""
+    ``judged`` is given) only for the drift types the comparison could judge. Each finding carries its reason
+    (``driftline/ImportReason``)."""
+    if not TICK <= refresh_after <= REFRESH_MAX:
+        raise ValueError(f"refresh period {refresh_after} is outside 1 ms..{REFRESH_MAX.days} days")
     planned: list[Planned] = []
     current: set[str] = set()
     for drift in drifts:
@@ -99,12 +119,14 @@ def plan(
         current.add(fid)
         previous = states.get(fid)
         created = previous.created_at if previous is not None else now
-        # Compare content at the previous UpdatedAt, so an unchanged drift digests the same.
-        finding = to_asff(drift, place, inventory, created_at=created, updated_at=_next_update(now, previous))
-        digest = content_digest(finding)
+        finding = to_asff(
+            drift, place, inventory, created_at=created, updated_at=_next_update(now, previous), observed_at=now
+        )
+        digest = content_digest(finding)  # timestamps and the reason left out: an unchanged drift digests the same
         reason = _reason(previous, digest, now, refresh_after)
         if reason is None:
             continue
+        finding = with_reason(finding, reason)
         state = FindingState(
             finding_id=fid,
             identity=drift.identity.key,
@@ -131,7 +153,14 @@ def plan(
             continue  # its registry item could not be read: the drift may well go on
 
         updated = _next_update(now, previous)
-        finding = archived(previous.finding, updated_at=updated)
+        finding = resolved(
+            previous.finding,
+            place=place,
+            identity=previous.ref,
+            user=previous.user,
+            inventory=inventory,
+            updated_at=updated,
+        )
         state = previous.model_copy(
             update={
                 "updated_at": updated,

@@ -7,7 +7,7 @@ plans it again: nothing is lost and nothing is sent twice once accepted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from driftline.adapters.finding_state import DynamoFindingStates
 from driftline.adapters.securityhub import SecurityHubImporter, SecurityHubUnavailable
@@ -15,7 +15,7 @@ from driftline.domain.drift import Comparison
 from driftline.domain.identity import IdentityRef
 from driftline.domain.observed import Inventory
 from driftline.findings.asff import Place
-from driftline.findings.plan import plan
+from driftline.findings.plan import REFRESH_AFTER, plan
 from driftline.service.ports import PublishReport
 
 
@@ -29,11 +29,13 @@ class SecurityHubSink:
         place: Place,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refresh_after: timedelta = REFRESH_AFTER,
     ) -> None:
         self._importer = importer
         self._states = states
         self._place = place
         self._now = now
+        self._refresh_after = refresh_after
 
     def publish(self, comparison: Comparison, inventory: Inventory) -> PublishReport:
         scope = None if inventory.scope is None else _scope_with_keys(inventory)
@@ -44,6 +46,7 @@ class SecurityHubSink:
             self._place,
             previous,
             self._now(),
+            refresh_after=self._refresh_after,
             judged=comparison.judged,
             undecided=comparison.undecided,
         )

@@ -59,6 +59,29 @@ def access_refs(entries: Iterable[RegistryEntry], now: datetime) -> frozenset[Id
     return frozenset(refs)
 
 
+def known_ids(
+    ledger: Ledger | None, account_id: str, entries: Iterable[RegistryEntry], inventory: Inventory
+) -> dict[IdentityRef, str]:
+    """The unique ids the ledger saw revoked users and roles hold, for those whose name IAM no longer has: the
+    comparison then tells a rename (the id lives on) from a deletion. No read at all while every name is there."""
+    gone = sorted(
+        e.ref.key
+        for e in entries
+        if e.is_revoked
+        and e.kind in (Kind.USER, Kind.ROLE)
+        and inventory.covers(e.ref)
+        and inventory.principal(e.ref) is None
+    )
+    if ledger is None or not gone:
+        return {}
+    found: dict[IdentityRef, tuple[datetime, str]] = {}
+    for record in ledger.records(account_id, gone):
+        ref = IdentityRef.parse(record.identity)
+        if record.principal_id and (ref not in found or found[ref][0] < record.requested_at):
+            found[ref] = (record.requested_at, record.principal_id)
+    return {ref: principal_id for ref, (_, principal_id) in found.items()}
+
+
 def reconcile(
     account_id: str,
     *,
@@ -74,7 +97,8 @@ def reconcile(
     the deployment says so, and hand every drift to ``sink``."""
     load = registry.load(account_id)
     inventory = iam.read_account(account_id, access=access_refs(load.entries, now))
-    comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable)
+    known = known_ids(ledger, account_id, load.entries, inventory)
+    comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable, known_ids=known)
     entries = {e.ref: e for e in load.entries}
     settle = functools.partial(settle_dangling, inventory=inventory, now=now)
     summary = (
@@ -152,7 +176,7 @@ def evaluate_identities(
         inventory = merge(inventory, iam.read_identities(account_id, late, facets=facets, access=late))
     if observe is not None:
         inventory = observe(inventory)
-    comparison = compare(entries, inventory, settings, now)
+    comparison = compare(entries, inventory, settings, now, known_ids=known_ids(ledger, account_id, entries, inventory))
     by_ref = {e.ref: e for e in entries}
     told = changes(inventory) if changes is not None else None
     summary = sync_ledger(ledger, account_id, comparison, by_ref, now, changes=told) if ledger else None

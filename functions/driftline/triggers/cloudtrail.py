@@ -20,34 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.times import BoundedTime
+from driftline.triggers.callers import UserIdentity
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
-
-
-class SessionIssuer(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    type: str | None = None
-    userName: str | None = None  # noqa: N815 - CloudTrail's field name
-    arn: str | None = None
-
-
-class SessionContext(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    sessionIssuer: SessionIssuer | None = None  # noqa: N815
-
-
-class UserIdentity(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    type: str | None = None
-    arn: str | None = None
-    userName: str | None = None  # noqa: N815
-    accessKeyId: str | None = None  # noqa: N815
-    accountId: str | None = None  # noqa: N815
-    invokedBy: str | None = None  # noqa: N815
-    sessionContext: SessionContext | None = None  # noqa: N815
 
 
 class CloudTrailDetail(BaseModel):
@@ -78,11 +53,15 @@ class EventRule:
     """How one event names what it touched: the request parameter that names the principal, and the key id.
 
     A ``policy`` event (a managed policy's default version changed) names no identity: whatever holds the policy
-    may have changed, so it asks for a whole-account reconcile."""
+    may have changed, so it asks for a whole-account reconcile. ``param`` may start with ``responseElements.`` when
+    only IAM's answer names the identity (``CreateServiceLinkedRole``: the service chooses the role's name).
+    ``also`` is a second parameter naming an identity of the same kind: ``UpdateUser``'s ``newUserName``, since a
+    rename touches both names (the old one's registry entry now describes nothing, the new one is unknown)."""
 
     target: Target
     param: str
     key_param: str | None = None
+    also: str | None = None
     # what of a user the event can change, so what must be re-read and can be judged (roles are read whole)
     reads: frozenset[Facet] = ALL_FACETS
 
@@ -111,6 +90,7 @@ CREDENTIALS = frozenset({Facet.CREDENTIALS})  # a key or password changed: no po
 EVENT_RULES: dict[str, EventRule] = {
     "CreateUser": _user(),
     "DeleteUser": _user(),
+    "UpdateUser": _user(also="newUserName"),  # a rename or a new path: both names, read whole
     "CreateAccessKey": EventRule(
         "caller_user", "userName", key_param="responseElements.accessKey.accessKeyId", reads=CREDENTIALS
     ),
@@ -140,7 +120,9 @@ EVENT_RULES: dict[str, EventRule] = {
     "TagUser": _user(),
     "UntagUser": _user(),
     "CreateRole": _role(),
+    "CreateServiceLinkedRole": EventRule("role", "responseElements.role.roleName"),
     "DeleteRole": _role(),
+    "UpdateRole": _role(),  # description or maximum session duration
     "AttachRolePolicy": _role(),
     "DetachRolePolicy": _role(),
     "PutRolePolicy": _role(),
@@ -245,8 +227,11 @@ def touched(detail: CloudTrailDetail) -> Touched | None:
     if rule.target == "group":
         return _found(detail, set(), {name} if name else set())
     refs: set[IdentityRef] = set()
+    kind = Kind.ROLE if rule.target == "role" else Kind.USER
     if name:
-        refs.add(IdentityRef(kind=Kind.ROLE if rule.target == "role" else Kind.USER, name=name))
+        refs.add(IdentityRef(kind=kind, name=name))
+        if rule.also and (other := _lookup(detail, rule.also)):
+            refs.add(IdentityRef(kind=kind, name=other))  # without the first name, the event is widened instead
     elif rule.target == "caller_user" and (who := caller(detail)) is not None and who.kind is Kind.USER:
         refs.add(who)  # a user acting on its own credential: no userName in the request
     if rule.key_param and (key := _lookup(detail, rule.key_param)):

@@ -22,6 +22,7 @@ from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.observed import Inventory, ObservedPrincipal
 from driftline.domain.policy import session_deny
 from driftline.domain.revocation import PASSWORD, ROLE_SESSION, key_token
+from driftline.triggers.callers import caller_of, clipped_arn
 from driftline.triggers.cloudtrail import CloudTrailDetail, caller
 
 Effect = Literal["disable", "enable"]
@@ -167,6 +168,8 @@ def credential_changes(detail: CloudTrailDetail) -> Callable[[Inventory], dict[I
     """For the re-read inventory: the confirmed changes this event made, per identity (the principal, and for a user
     its keys that the change concerns)."""
 
+    who = caller_of(detail.userIdentity)
+
     def changes(inventory: Inventory) -> dict[IdentityRef, list[CredentialChange]]:
         subject = _subject(detail)
         if subject is None:
@@ -182,7 +185,8 @@ def credential_changes(detail: CloudTrailDetail) -> Callable[[Inventory], dict[I
                 at=detail.eventTime,
                 event_id=detail.eventID,
                 event_name=detail.eventName,
-                actor_arn=detail.userIdentity.arn,
+                actor_arn=clipped_arn(detail.userIdentity),
+                actor=who.display,
             )
             for ref in _affected(subject, token, inventory):
                 found.setdefault(ref, []).append(change)

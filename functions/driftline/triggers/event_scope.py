@@ -18,6 +18,7 @@ from driftline.domain.scope import Scope
 from driftline.domain.settings import Exclusions
 from driftline.service.ports import IamReader
 from driftline.service.registry_memo import RegistryMemo
+from driftline.triggers.callers import caller_of, clipped_arn
 from driftline.triggers.cloudtrail import EVENT_RULES, caller_refs, group_member_refs, mark_use, revoked_callers
 from driftline.triggers.event_changes import attempted, credential_changes
 from driftline.triggers.triage import Triage
@@ -67,7 +68,8 @@ def refused_attempt(decision: Triage) -> tuple[list[IdentityRef], Attempt] | Non
         event_name=detail.eventName,
         error_code=detail.errorCode or "Unknown",
         event_id=detail.eventID,
-        actor_arn=detail.userIdentity.arn,
+        actor_arn=clipped_arn(detail.userIdentity),
         target=target,
+        actor=caller_of(detail.userIdentity).display,
     )
     return refs, attempt

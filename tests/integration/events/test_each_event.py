@@ -17,6 +17,8 @@ from tests.integration.support import READ_ONLY, TRUST, ago, policy_arn
 ALICE, ROLE, GROUP = "alice", "app-role", "developers"
 POLICY, INLINE = "read-only", "s3-read"
 UNREGISTERED, EXCESS, UNENFORCED = "unregistered-identity", "excess-entitlement", "unenforced-revocation"
+MISSING, MISSING_ENTITLEMENT = "missing-identity", "missing-entitlement"
+RENAMED = "alice-renamed"
 
 
 @dataclass
@@ -385,6 +387,39 @@ CASES += [
         steps(new_role, lambda a: a.iam.untag_role(RoleName=ROLE, TagKeys=["team"])),
         {ROLE_KEY},
         (UNREGISTERED, ROLE_KEY),
+        "ACTIVE",
+    ),
+]
+
+
+def renamed_user(a: EventAccount) -> dict[str, Any]:
+    """alice, registered, renamed: her entry now describes nothing, and alice-renamed is nobody's."""
+    new_user(a, register=True)
+    a.iam.update_user(UserName=ALICE, NewUserName=RENAMED)
+    return {"new_user": RENAMED}
+
+
+def linked_role(a: EventAccount) -> dict[str, Any]:
+    """A service-linked role (excluded by default: registered here, approving a policy IAM never attached)."""
+    name = a.iam.create_service_linked_role(AWSServiceName="elasticfilesystem.amazonaws.com")["Role"]["RoleName"]
+    a.sandbox.register_role(name, managed_policies=(policy_arn(POLICY),))
+    return {"linked_role": name, "linked_key": name.lower()}
+
+
+CASES += [
+    Case("iam.UpdateUser", renamed_user, {USER, f"user#{RENAMED}"}, (MISSING, USER), "ACTIVE"),
+    Case(
+        "iam.UpdateRole",
+        steps(new_role, lambda a: a.iam.update_role(RoleName=ROLE, MaxSessionDuration=43200)),
+        {ROLE_KEY},
+        (UNREGISTERED, ROLE_KEY),
+        "ACTIVE",
+    ),
+    Case(
+        "iam.CreateServiceLinkedRole",
+        linked_role,
+        {"role#{linked_key}"},
+        (MISSING_ENTITLEMENT, "role#{linked_key}"),
         "ACTIVE",
     ),
 ]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from driftline.domain.ledger import LedgerState
+from tests.events import corpus
 from tests.integration.events.conftest import EventAccount
 from tests.integration.support import READ_ONLY, TRUST, revoke_sessions_document
 
@@ -379,13 +380,51 @@ def test_a_refused_enforcing_call_is_kept_on_the_record_and_shown_in_the_finding
         event["detail"]["eventID"],
     )
     assert attempt.actor_arn == "arn:aws:iam::123456789012:user/secops" and attempt.at == tried_at
+    assert attempt.actor == "IAM user secops (arn:aws:iam::123456789012:user/secops)"
     assert record.state is LedgerState.UNENFORCED
 
     # When the identity is evaluated again, the finding tells the responder about the refused attempt
     account.send("iam.TagUser", **values)
     finding = account.finding("unenforced-revocation", key)
-    assert f"an attempt by arn:aws:iam::123456789012:user/secops at {tried_at.isoformat()}" in finding["Description"]
+    who = "IAM user secops (arn:aws:iam::123456789012:user/secops)"
+    assert f"an attempt by {who} at {tried_at.isoformat()}" in finding["Description"]
     assert "was denied (AccessDenied)" in finding["Description"]
+
+
+@pytest.mark.parametrize(
+    ("caller_type", "who"),
+    [
+        ("root", "root user of account 123456789012"),
+        ("assumed-role", "role ops-admin, session ops@example.com (arn:aws:iam::123456789012:role/ops-admin)"),
+        ("aws-service", "AWS service sso.amazonaws.com"),
+    ],
+)
+def test_a_refused_enforcing_call_says_who_tried_whatever_the_caller_type(
+    account: EventAccount, caller_type: str, who: str
+) -> None:
+    """Input: carol's revoked key K; a refused UpdateAccessKey K Inactive whose userIdentity is the root user, a role
+    session, or an AWS service (the shapes of the corpus's variant events). Before, root and service callers left
+    the attempt saying "an unknown caller" (a service has no ARN). Must: the ledger's attempt and the finding name
+    the caller, the role behind a session by its issuer's ARN."""
+    values = revoked_key(account)
+    account.send("iam.TagUser", **values)
+    event = corpus.load("iam.UpdateAccessKey.access-denied", event_time=ENFORCED_AT, status="Inactive", **values)
+    source = {
+        "root": "iam.CreateUser.root",
+        "assumed-role": "iam.AttachUserPolicy.assumed-role",
+        "aws-service": "iam.CreateRole.aws-service",
+    }[caller_type]
+    event["detail"]["userIdentity"] = corpus.load(source)["detail"]["userIdentity"]
+
+    result = account.deliver(event)
+
+    key = f"access_key#{values['key_id']}"
+    assert result["status"] == "attempt" and result["recorded"] == [key]
+    (record,) = account.ledger(key)
+    (attempt,) = record.attempts
+    assert attempt.actor == who
+    account.send("iam.TagUser", **values)
+    assert f"an attempt by {who} at " in account.finding("unenforced-revocation", key)["Description"]
 
 
 def test_a_refused_call_that_would_have_enabled_is_no_attempt(account: EventAccount) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from driftline.adapters.iam_account import Boto3IamReader
 from driftline.adapters.securityhub import SecurityHubImporter
 from driftline.domain.identity import IdentityRef
 from driftline.domain.settings import CompareSettings
-from driftline.findings.plan import FindingState
+from driftline.findings.plan import REFRESH_AFTER, FindingState
 from driftline.findings.sink import SecurityHubSink
 from driftline.service.pipeline import Evaluation, evaluate_identities, reconcile
 from driftline.service.ports import DriftSink
@@ -51,10 +51,18 @@ class Publisher:
     def importer(self, client: Any = None) -> SecurityHubImporter:
         return SecurityHubImporter(client or self.securityhub, sleep=self.clock.sleep, clock=self.clock)
 
-    def sink(self, importer: SecurityHubImporter | None = None, *, now: datetime | None = None) -> SecurityHubSink:
+    def sink(
+        self,
+        importer: SecurityHubImporter | None = None,
+        *,
+        now: datetime | None = None,
+        refresh_after: timedelta = REFRESH_AFTER,
+    ) -> SecurityHubSink:
         if now is None:
-            return SecurityHubSink(importer or self.importer(), self.states, PLACE)
-        return SecurityHubSink(importer or self.importer(), self.states, PLACE, now=lambda: now)
+            return SecurityHubSink(importer or self.importer(), self.states, PLACE, refresh_after=refresh_after)
+        return SecurityHubSink(
+            importer or self.importer(), self.states, PLACE, now=lambda: now, refresh_after=refresh_after
+        )
 
     def _counted(self, run: Any) -> Evaluation:
         before = Counter(self.clients.counter.calls)

@@ -117,13 +117,13 @@ def test_scan_publish_imports_the_drifts(cli: Any, endpoint: str, aws: Clients) 
 
 
 def test_publish_without_state_table_is_an_error(cli: Any, endpoint: str, aws: Clients) -> None:
-    """Input: ``scan --publish`` without ``--state-table``. Must exit 3 with a message naming --state-table, and
-    import nothing."""
+    """Input: ``scan --publish`` without ``--state-table``. A usage mistake: must exit 2 with a message naming
+    --state-table, and import nothing."""
     # When publishing without a state table
     result = scan(cli, endpoint, "--publish")
 
     # Then it is refused, clearly
-    assert result.code == 3
+    assert result.code == 2
     assert "--publish needs --state-table" in result.err
     assert hub(aws) == {}
 

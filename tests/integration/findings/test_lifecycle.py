@@ -188,6 +188,17 @@ def test_deactivating_a_revoked_key_archives_its_finding(publisher: Publisher, s
     assert second.comparison.drifts == ()
     assert finding["RecordState"] == "ARCHIVED" and finding["Compliance"]["Status"] == "PASSED"
     assert second.publish.resolved == 1
+    # And, as Security Hub holds it, it says it is resolved: the title, the description (the old "IAM still allows
+    # it" only after "Last reported:"), the key now Inactive, dave named as the key's user, driftline as the product
+    assert finding["Title"].startswith("Resolved: Unenforced revocation: access key ")
+    head, _, last = finding["Description"].partition("Last reported: ")
+    assert head.startswith("Resolved ") and "still allows" not in head and "still allows" in last
+    key_resource, user_resource = finding["Resources"]
+    assert key_resource["Id"] == f"AWS::IAM::AccessKey:{key}"
+    assert key_resource["Details"]["AwsIamAccessKey"]["Status"] == "Inactive"
+    assert user_resource["Id"] == f"arn:aws:iam::{ACCOUNT}:user/dave"
+    assert (finding["CompanyName"], finding["ProductName"]) == ("driftline", "driftline")
+    assert finding["ProductFields"]["driftline/ImportReason"] == "resolved"
 
 
 def test_scoped_evaluation_resolves_only_the_evaluated_identity(publisher: Publisher, sandbox: Sandbox) -> None:
@@ -334,8 +345,8 @@ def test_an_unchanged_finding_is_refreshed_before_security_hub_forgets_it(
 ) -> None:
     """Input: alice's excess entitlement published, then the account reconciled REFRESH_AFTER + 1 day later with
     nothing changed (sink clock moved forward). Must re-import the same finding once (Security Hub deletes active
-    findings 90 days after their last update) with a later UpdatedAt and the same CreatedAt; a run right after
-    must again write nothing."""
+    findings 90 days after their last update) with a later UpdatedAt and LastObservedAt and the same CreatedAt; a run
+    right after must again write nothing."""
     # Given a published finding
     seed_alice_excess(sandbox)
     publisher.reconcile()
@@ -351,5 +362,43 @@ def test_an_unchanged_finding_is_refreshed_before_security_hub_forgets_it(
     assert refreshed.publish.published == 1
     assert second["Id"] == first["Id"] and second["CreatedAt"] == first["CreatedAt"]
     assert second["UpdatedAt"] > first["UpdatedAt"]
+    assert second["LastObservedAt"] > first["LastObservedAt"]
+    assert second["ProductFields"]["driftline/ImportReason"] == "refresh"
     publisher.reconcile(sink=publisher.sink(now=later + timedelta(minutes=5)))
     assert publisher.writes() == 0
+
+
+@pytest.mark.parametrize(
+    ("refresh_after", "quiet", "due"),
+    [
+        (REFRESH_AFTER, [timedelta(hours=1), timedelta(hours=12)], timedelta(days=1)),
+        (timedelta(hours=6), [timedelta(hours=1), timedelta(hours=5)], timedelta(hours=6)),
+    ],
+    ids=["daily", "six-hourly"],
+)
+def test_quiet_runs_make_no_call_and_the_refresh_one_call_per_100_open_findings(
+    publisher: Publisher, sandbox: Sandbox, refresh_after: timedelta, quiet: list[timedelta], due: timedelta
+) -> None:
+    """Input: the demo account's 13 open findings published, then reconciled unchanged at the ``quiet`` offsets and
+    once ``due`` later, with refresh period ``refresh_after``. Must make no BatchImportFindings call in the quiet runs
+    and exactly one call (13 findings, under 100) at the refresh, every finding's LastObservedAt moved to that run."""
+    # Given the demo account, published
+    seed_demo(sandbox)
+    start = datetime.now(UTC)
+    publisher.reconcile(sink=publisher.sink(now=start, refresh_after=refresh_after))
+    before = publisher.hub()
+    assert len(before) == 13
+
+    # When it is reconciled, unchanged, during the period and once it is due
+    for offset in quiet:
+        publisher.reconcile(sink=publisher.sink(now=start + offset, refresh_after=refresh_after))
+        # Then a quiet run makes no Security Hub call
+        assert publisher.last_calls["securityhub.BatchImportFindings"] == 0, offset
+    refreshed = publisher.reconcile(sink=publisher.sink(now=start + due, refresh_after=refresh_after))
+
+    # Then the refresh re-imports every open finding in one call, each observed at that run
+    assert publisher.last_calls["securityhub.BatchImportFindings"] == 1
+    assert refreshed.publish.published == 13
+    after = publisher.hub()
+    assert {f["ProductFields"]["driftline/ImportReason"] for f in after.values()} == {"refresh"}
+    assert all(after[i]["LastObservedAt"] > before[i]["LastObservedAt"] for i in before)

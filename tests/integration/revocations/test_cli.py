@@ -150,9 +150,9 @@ def test_enforce_dry_run_prints_the_plan_and_changes_nothing(account: Sandbox, c
     assert all(r.actions == () for r in ledger)
 
 
-def test_enforce_without_state_table_exits_3_and_changes_nothing(account: Sandbox, cli: Cli) -> None:
-    """``driftline enforce`` (not a dry run) without --state-table must exit 3 with an error saying why (every step is
-    written to the ledger first), and change nothing in IAM."""
+def test_enforce_without_state_table_exits_2_and_changes_nothing(account: Sandbox, cli: Cli) -> None:
+    """``driftline enforce`` (not a dry run) without --state-table is a usage mistake: exit 2 with an error saying why
+    (every step is written to the ledger first), and change nothing in IAM."""
     # Given the revocations
     seed_revocations(account)
     before = iam_state(account)
@@ -161,7 +161,7 @@ def test_enforce_without_state_table_exits_3_and_changes_nothing(account: Sandbo
     result = cli("enforce", "--registry-table", REGISTRY_TABLE, "--account-id", ACCOUNT, "--report-wait", "5")
 
     # Then it refuses
-    assert result.code == 3
+    assert result.code == 2
     assert "enforce needs --state-table" in result.err
     assert iam_state(account) == before
 
@@ -453,12 +453,11 @@ def test_evidence_since_until_filter_by_requested_at(ledger: list[LedgerRecord],
 
 
 def test_evidence_naive_since_is_a_usage_error(ledger: list[LedgerRecord], cli: Cli) -> None:
-    """--since 2026-05-01T00:00:00 (no timezone) must be a usage error: SystemExit 2, saying the time has no
-    timezone, before anything is read."""
+    """--since 2026-05-01T00:00:00 (no timezone) must be a usage error: exit 2 (main returns it), saying the time has
+    no timezone, before anything is read."""
     # When / Then
-    with pytest.raises(SystemExit) as exit_info:
-        evidence(cli, "--since", "2026-05-01T00:00:00")
-    assert exit_info.value.code == 2
+    result = evidence(cli, "--since", "2026-05-01T00:00:00")
+    assert result.code == 2 and "has no timezone" in result.err
 
 
 def test_evidence_of_an_empty_ledger(account: Sandbox, cli: Cli) -> None:

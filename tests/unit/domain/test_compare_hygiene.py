@@ -6,11 +6,14 @@ from datetime import datetime
 
 import pytest
 
-from driftline.domain.drift import DriftType, Severity
-from driftline.domain.observed import Inventory
+from driftline.domain.context import Context
+from driftline.domain.drift import ENTITLEMENT_DRIFTS, DriftType, Severity
+from driftline.domain.hygiene import check_hygiene
+from driftline.domain.observed import Facet, Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
 from tests.unit.domain.builders import (
+    NOW,
     days_ago,
     hours_ago,
     inactive,
@@ -249,3 +252,63 @@ def test_revoked_unused_role_is_only_unenforced() -> None:
     assert kinds_and_names(run([revoked(role_entry("ops"), hours_ago(5))], inventory(roles=[role]))) == [
         (UNENFORCED, "role#ops")
     ]
+
+
+# --- the switch (driftline:hygieneChecks, scan --no-hygiene) ------------------------------------------------------
+
+
+def _stale_everything() -> tuple[list[RegistryEntry], Inventory]:
+    """A 200-day-old unused key, a password unused for 200 days and a role unused for 200 days, plus an unregistered
+    user (a drift the switch must not touch)."""
+    user = observed_user("alice", created_at=days_ago(300), password_enabled=True, password_last_used_at=days_ago(200))
+    key = observed_key(KEY, "alice", created_at=days_ago(200), last_used_at=days_ago(150))
+    role = observed_role("ops", created_at=days_ago(300), last_used_at=days_ago(200))
+    inv = inventory(users=[user, observed_user("stray")], roles=[role], keys=[key])
+    return [user_entry("alice"), key_entry(KEY, "alice"), role_entry("ops")], inv
+
+
+def test_hygiene_on_reports_every_stale_credential() -> None:
+    """Input: a stale key, password and role, and an unregistered user, with the default settings. Must report the
+    three stale credentials and the unregistered user, judging every drift type."""
+    entries, inv = _stale_everything()
+    result = run(entries, inv)
+    assert kinds_and_names(result) == [
+        (STALE, f"access_key#{KEY}"),
+        (STALE, "role#ops"),
+        (STALE, "user#alice"),
+        (DriftType.UNREGISTERED_IDENTITY, "user#stray"),
+    ]
+    assert result.judges(STALE)
+
+
+def test_hygiene_off_reports_no_stale_credential_and_does_not_judge_it() -> None:
+    """Input: the same account with CompareSettings(hygiene=False). Must report only the unregistered user, and the
+    comparison must say it did not judge stale-credential (so no finding of that type is resolved), while still
+    judging every other type."""
+    entries, inv = _stale_everything()
+    result = run(entries, inv, CompareSettings(hygiene=False))
+    assert kinds_and_names(result) == [(DriftType.UNREGISTERED_IDENTITY, "user#stray")]
+    assert not result.judges(STALE)
+    assert result.judged == frozenset(DriftType) - {STALE}
+
+
+def test_hygiene_off_on_a_partial_read_keeps_the_facets_limits() -> None:
+    """Input: an event-scoped read of alice's credentials only (no entitlements), hygiene off. Must judge neither
+    stale-credential (switched off) nor the entitlement drifts (not read), and still judge the credential ones."""
+    entries, inv = _stale_everything()
+    partial = inv.model_copy(update={"facets": frozenset({Facet.CREDENTIALS})})
+    result = run(entries, partial, CompareSettings(hygiene=False))
+    assert result.judged is not None
+    assert STALE not in result.judged
+    assert not ENTITLEMENT_DRIFTS & result.judged
+    assert DriftType.UNENFORCED_REVOCATION in result.judged
+
+
+def test_check_hygiene_itself_does_no_work_when_off() -> None:
+    """Input: check_hygiene on the stale account, with hygiene on and off. Must return the three stale drifts on,
+    and nothing off (the checks are skipped, not run and filtered)."""
+    entries, inv = _stale_everything()
+    on = Context(registry={e.ref: e for e in entries}, inventory=inv, settings=CompareSettings(), now=NOW)
+    off = Context(registry=on.registry, inventory=inv, settings=CompareSettings(hygiene=False), now=NOW)
+    assert len(check_hygiene(on)) == 3
+    assert check_hygiene(off) == []

@@ -24,8 +24,9 @@ VALUES = corpus.defaults(
     caller_role="ops-admin",
 )
 
-ALICE, ADMIN = "user#alice", "user#admin"
+ALICE, ADMIN, RENAMED = "user#alice", "user#admin", "user#alice-renamed"
 THE_KEY, ROLE = f"access_key#{KEY}", "role#app-role"
+LINKED = "role#awsserviceroleforamazonelasticfilesystem"  # keys are folded to lower case
 GROUP = {"developers"}
 
 # corpus file -> (identity keys touched, groups touched); None: not an event driftline handles.
@@ -60,6 +61,9 @@ EXPECTED: dict[str, tuple[set[str], set[str]] | None] = {
     "iam.UploadSSHPublicKey": ({ALICE}, set()),
     "iam.CreateRole": ({ROLE}, set()),
     "iam.CreateRole.aws-service": ({ROLE}, set()),
+    "iam.CreateServiceLinkedRole": ({LINKED}, set()),  # named in responseElements only
+    "iam.UpdateRole": ({ROLE}, set()),
+    "iam.UpdateUser": ({ALICE, RENAMED}, set()),  # a rename: the old name and the new
     "iam.CreateUser": ({ALICE}, set()),
     "iam.CreateUser.root": ({ALICE}, set()),
     "iam.DeleteAccessKey": ({ALICE, THE_KEY}, set()),

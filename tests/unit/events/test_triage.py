@@ -85,7 +85,7 @@ def test_s3_create_bucket_is_skipped() -> None:
     assert "aws.s3" in decision.reason
 
 
-@pytest.mark.parametrize("name", ["ListUsers", "GetUser", "UpdateUser", "createuser"])
+@pytest.mark.parametrize("name", ["ListUsers", "GetUser", "UpdateGroup", "createuser"])
 def test_unknown_iam_event_names_are_skipped(event: dict[str, Any], name: str) -> None:
     decision = triage(edited(event, "detail", "eventName", value=name))
 

@@ -16,7 +16,15 @@ from driftline.domain.drift import DriftType
 from driftline.domain.identity import IdentityRef, Kind
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.rules import RULES, severity_of
-from driftline.findings.asff import FINDING_MAX_BYTES, Place, archived, content_digest, finding_id, to_asff
+from driftline.findings.asff import (
+    FINDING_MAX_BYTES,
+    Place,
+    content_digest,
+    finding_id,
+    resolved,
+    to_asff,
+    with_reason,
+)
 from driftline.findings.catalog import CATALOG
 from tests.unit.domain.builders import days_ago, inventory, observed_user, policy_arn
 from tests.unit.findings.support import (
@@ -86,9 +94,12 @@ def test_every_drift_type_maps_to_a_complete_asff_finding(drift_type: DriftType,
     assert finding["CreatedAt"] == "2026-05-29T12:00:00.000Z"
     assert finding["UpdatedAt"] == "2026-06-01T12:00:00.000Z"
     assert "Severity" not in finding and "Types" not in finding
-    # And severity is the rule's (with the kind override), types come from the catalog
+    # And the console names driftline, not "Personal"/"Default"
+    assert (finding["CompanyName"], finding["ProductName"]) == ("driftline", "driftline")
+    # And severity is the rule's (with the kind override), in Label and Original alike; types come from the catalog
     provider = finding["FindingProviderFields"]
     assert provider["Severity"]["Label"] == severity_of(drift_type, kind).value
+    assert provider["Severity"]["Original"] == provider["Severity"]["Label"]
     assert provider["Types"] == list(CATALOG[drift_type].types)
     assert finding["Title"].startswith(RULES[drift_type].title)
     assert finding["RecordState"] == "ACTIVE"
@@ -175,14 +186,17 @@ def test_role_resource_details_come_from_the_inventory() -> None:
 
 def test_access_key_resource_names_key_status_creation_and_principal() -> None:
     """Input: a stale-credential drift on alice's key (Active, 200 days old). Must produce an AwsIamAccessKey with
-    AccessKeyId, Status, CreatedAt, PrincipalName alice, PrincipalType IAMUser, PrincipalId and the account."""
+    AccessKeyId, Status, CreatedAt, PrincipalName alice, PrincipalType IAMUser, PrincipalId and the account, followed
+    by alice herself as the second resource."""
     # Given alice's key in the inventory
     # When its drift is mapped
     finding = _finding(DriftType.STALE_CREDENTIAL, Kind.ACCESS_KEY)
 
     # Then the access key details are complete
-    (resource,) = finding["Resources"]
+    resource, owner = finding["Resources"]
     assert resource["Type"] == "AwsIamAccessKey"
+    assert resource["Id"] == f"AWS::IAM::AccessKey:{KEY}"
+    assert (owner["Type"], owner["Id"]) == ("AwsIamUser", full_inventory().users["alice"].arn)
     details = resource["Details"]["AwsIamAccessKey"]
     assert details["AccessKeyId"] == KEY
     assert details["Status"] == "Active"
@@ -227,9 +241,10 @@ def test_key_absent_from_inventory_still_gets_a_resource() -> None:
     finding = _finding(DriftType.MISSING_IDENTITY, Kind.ACCESS_KEY, name=GONE_KEY)
 
     # Then the resource names the key and its user
-    (resource,) = finding["Resources"]
+    resource, owner = finding["Resources"]
     details = resource["Details"]["AwsIamAccessKey"]
-    assert resource["Id"] == GONE_KEY
+    assert resource["Id"] == f"AWS::IAM::AccessKey:{GONE_KEY}"
+    assert owner["Id"] == full_inventory().users["alice"].arn
     assert details["AccessKeyId"] == GONE_KEY and details["PrincipalName"] == "alice"
     assert "Status" not in details
 
@@ -344,49 +359,69 @@ def test_timestamps_are_utc_with_milliseconds_from_any_offset() -> None:
     assert finding["CreatedAt"] == finding["UpdatedAt"] == "2026-06-01T12:00:00.123Z"
 
 
-def test_archived_resolves_the_finding_with_a_later_update() -> None:
-    """Input: an active finding archived one minute later. Must keep the Id and CreatedAt, set RecordState
+def test_resolved_keeps_the_finding_and_moves_it_to_archived_with_a_later_update() -> None:
+    """Input: an active finding resolved one minute later. Must keep the Id and CreatedAt, set RecordState
     ARCHIVED, Compliance PASSED (requirements kept), a later UpdatedAt, and leave the original untouched."""
     # Given an active finding
     active = _finding(DriftType.EXCESS_ENTITLEMENT, Kind.USER)
     before = json.dumps(active, sort_keys=True)
 
-    # When it is archived
-    resolved = archived(active, updated_at=NOW + timedelta(minutes=1))
+    # When it is resolved
+    done = resolved(
+        active,
+        place=PLACE,
+        identity=IdentityRef(kind=Kind.USER, name="alice"),
+        user=None,
+        inventory=full_inventory(),
+        updated_at=NOW + timedelta(minutes=1),
+    )
 
     # Then it is a resolution of the same finding
-    assert resolved["Id"] == active["Id"]
-    assert resolved["CreatedAt"] == active["CreatedAt"]
-    assert resolved["RecordState"] == "ARCHIVED"
-    assert resolved["Compliance"]["Status"] == "PASSED"
-    assert resolved["Compliance"]["RelatedRequirements"] == active["Compliance"]["RelatedRequirements"]
-    assert resolved["UpdatedAt"] > active["UpdatedAt"]
-    assert problems(resolved) == []
+    assert done["Id"] == active["Id"]
+    assert done["CreatedAt"] == active["CreatedAt"]
+    assert done["RecordState"] == "ARCHIVED"
+    assert done["Compliance"]["Status"] == "PASSED"
+    assert done["Compliance"]["RelatedRequirements"] == active["Compliance"]["RelatedRequirements"]
+    assert done["UpdatedAt"] > active["UpdatedAt"]
+    assert problems(done) == []
     # And the active finding was not modified in place
     assert json.dumps(active, sort_keys=True) == before
 
 
 def test_first_observed_at_is_when_the_drift_began() -> None:
-    """Input: a drift with ``since`` two days ago. Must set FirstObservedAt to that time; none without it."""
+    """Input: a drift with ``since`` two days ago, and one without. Must set FirstObservedAt to that time, and
+    without it to when driftline first reported the drift (CreatedAt)."""
     # Given drifts with and without a start time
     with_since = _finding(DriftType.EXPIRED_BUT_ACTIVE, since=days_ago(2))
     without = _finding(DriftType.EXPIRED_BUT_ACTIVE)
 
     # Then
     assert with_since["FirstObservedAt"] == "2026-05-30T12:00:00.000Z"
-    assert "FirstObservedAt" not in without
+    assert without["FirstObservedAt"] == without["CreatedAt"] == "2026-05-29T12:00:00.000Z"
 
 
-def test_digest_ignores_only_the_timestamps() -> None:
-    """Input: one drift mapped at two different times, and with a different summary. Must digest the same when only
-    CreatedAt/UpdatedAt differ, differently when the content differs."""
+def test_digest_ignores_only_the_timestamps_and_the_import_reason() -> None:
+    """Input: one drift (begun two days ago) mapped at two different times with different observation times and
+    import reasons, and once with a different summary. Must digest the same when only CreatedAt, UpdatedAt,
+    LastObservedAt and driftline/ImportReason differ, differently when the content differs."""
     # Given the same drift mapped at two times, and a reworded one
-    d = drift(DriftType.EXCESS_ENTITLEMENT)
-    a = to_asff(d, PLACE, full_inventory(), created_at=CREATED, updated_at=NOW)
-    b = to_asff(d, PLACE, full_inventory(), created_at=NOW, updated_at=NOW + timedelta(days=1))
+    d = drift(DriftType.EXCESS_ENTITLEMENT, since=days_ago(2))
+    a = with_reason(to_asff(d, PLACE, full_inventory(), created_at=CREATED, updated_at=NOW), "new")
+    b = with_reason(
+        to_asff(
+            d,
+            PLACE,
+            full_inventory(),
+            created_at=NOW,
+            updated_at=NOW + timedelta(days=1),
+            observed_at=NOW + timedelta(hours=23),
+        ),
+        "refresh",
+    )
     c = to_asff(d.model_copy(update={"summary": "other"}), PLACE, full_inventory(), created_at=CREATED, updated_at=NOW)
 
     # Then
+    assert a["LastObservedAt"] != b["LastObservedAt"]
     assert content_digest(a) == content_digest(b)
     assert content_digest(a) != content_digest(c)
 

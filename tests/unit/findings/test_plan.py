@@ -118,25 +118,33 @@ def test_sub_millisecond_remembered_update_still_moves_the_asff_text_forward() -
     assert item.finding["UpdatedAt"] > timestamp(at)
 
 
-def test_an_old_state_is_refreshed_and_a_younger_one_is_not() -> None:
-    """Input: an unchanged drift whose state is exactly REFRESH_AFTER old, and one a minute younger. Must plan
-    "refresh" for the first (Security Hub deletes findings not updated for 90 days) and nothing for the second."""
-    # Given the drift was published REFRESH_AFTER ago
+def test_a_state_a_day_old_less_the_slack_is_refreshed_and_a_younger_one_is_not() -> None:
+    """Input: an unchanged drift whose state is 23 hours old (the day's period less its one-hour slack), and one a
+    minute younger. Must plan "refresh" for the first, re-sent with LastObservedAt moved to now, and nothing for the
+    second."""
+    # Given the drift was published 23 hours ago, and (separately) 22 h 59 min ago
     d = excess(["a"])
-    old = remembered(plan([d], full_inventory(), PLACE, {}, NOW - REFRESH_AFTER))
-    young = remembered(plan([d], full_inventory(), PLACE, {}, NOW - REFRESH_AFTER + timedelta(minutes=1)))
+    due_at = REFRESH_AFTER - timedelta(hours=1)
+    old = remembered(plan([d], full_inventory(), PLACE, {}, NOW - due_at))
+    young = remembered(plan([d], full_inventory(), PLACE, {}, NOW - due_at + timedelta(minutes=1)))
 
     # When planned now
     refreshed = plan([d], full_inventory(), PLACE, old, NOW)
     quiet = plan([d], full_inventory(), PLACE, young, NOW)
 
     # Then only the old one is re-imported, with the same Id and CreatedAt and a later UpdatedAt
+    assert REFRESH_AFTER.total_seconds() == 24 * 3600  # the default period: a day
     assert [p.reason for p in refreshed] == ["refresh"]
     (previous,) = old.values()
     assert refreshed[0].finding["Id"] == previous.finding_id
     assert refreshed[0].finding["CreatedAt"] == previous.finding["CreatedAt"]
     assert refreshed[0].finding["UpdatedAt"] == timestamp(NOW)
     assert refreshed[0].finding["RecordState"] == "ACTIVE"
+    # And it says it is current: observed now, imported as a refresh, same content as before
+    assert previous.finding["LastObservedAt"] == timestamp(NOW - due_at)
+    assert refreshed[0].finding["LastObservedAt"] == timestamp(NOW)
+    assert refreshed[0].finding["ProductFields"]["driftline/ImportReason"] == "refresh"
+    assert refreshed[0].state.digest == previous.digest
     assert quiet == []
 
 
