@@ -12,7 +12,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from pydantic import ValidationError
@@ -46,6 +46,9 @@ from driftline.service.enforcement import EnforcementSettings
 from driftline.service.pipeline import Evaluation
 from driftline.service.ports import DriftSink, KeyCache, Ledger, NullSink, ReconcileRequests, RegistryReader
 from driftline.settings import RuntimeSettings, get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 def now() -> datetime:
@@ -187,6 +190,30 @@ def _enforcement(settings: RuntimeSettings, clients: Clients, account_id: str) -
     return EnforcementSettings(protections=protections, mode=settings.mode, enforcer=enforcer)
 
 
+def _deployed(
+    account_id: str,
+    iam_clients: Clients,
+    db: DynamoDBClient,
+    settings: RuntimeSettings,
+    *,
+    sink: DriftSink | None,
+    enforcement: EnforcementSettings | None,
+) -> Detector:
+    """A deployed detector: IAM through ``iam_clients`` (the account's own, or a member's read role), the registry,
+    key cache and ledger in the tables the settings name, through ``db``."""
+    return detector(
+        account_id,
+        iam_clients,
+        registry=DynamoRegistry(db, settings.registry_table),
+        settings=settings.compare_settings(),
+        key_cache=DynamoKeyCache(db, settings.state_table),
+        ledger=DynamoLedger(db, settings.state_table),
+        sink=sink,
+        enforcement=enforcement,
+        report_wait_seconds=settings.credential_report_wait_seconds,
+    )
+
+
 def compose(account_id: str, clients: Clients, *, remaining: Callable[[], float] | None = None) -> Composed:
     """The deployed detector: settings from the environment; ``remaining`` (seconds left) bounds publishing."""
     settings = get_settings()
@@ -199,16 +226,8 @@ def compose(account_id: str, clients: Clients, *, remaining: Callable[[], float]
         else None
     )
     return Composed(
-        detector=detector(
-            account_id,
-            clients,
-            registry=DynamoRegistry(db, settings.registry_table),
-            settings=settings.compare_settings(),
-            key_cache=DynamoKeyCache(db, settings.state_table),
-            ledger=DynamoLedger(db, settings.state_table),
-            sink=sink,
-            enforcement=_enforcement(settings, clients, account_id),
-            report_wait_seconds=settings.credential_report_wait_seconds,
+        detector=_deployed(
+            account_id, clients, db, settings, sink=sink, enforcement=_enforcement(settings, clients, account_id)
         ),
         clients=clients,
         settings=settings,
@@ -323,17 +342,7 @@ def compose_member(
         else None
     )
     return ComposedMember(
-        detector=detector(
-            member_id,
-            reader,
-            registry=DynamoRegistry(db, settings.registry_table),
-            settings=settings.compare_settings(),
-            key_cache=DynamoKeyCache(db, settings.state_table),
-            ledger=DynamoLedger(db, settings.state_table),
-            sink=sink,
-            enforcement=None,
-            report_wait_seconds=settings.credential_report_wait_seconds,
-        ),
+        detector=_deployed(member_id, reader, db, settings, sink=sink, enforcement=None),
         hub=hub,
         reader=reader,
         publisher=publisher,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from typing import Any
 
 import yaml
 
@@ -64,3 +65,24 @@ def json_duplicates(text: str) -> list[str]:
 
 def _line_number(problem: str) -> int:
     return int(problem.split(":", 1)[0].removeprefix("line "))
+
+
+LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
+
+
+def yaml_with_lines(text: str, list_key: str) -> tuple[Any, dict[int, int], list[str]]:
+    """The YAML document, the line (1-based) of each item of its top-level ``list_key`` list, and the duplicated
+    keys, from one parse."""
+    loader = LOADER(text)
+    try:
+        node = loader.get_single_node()
+        duplicates = yaml_duplicates(node)  # before construction, which writes merged (<<) keys into the nodes
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    lines: dict[int, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == list_key and isinstance(value, yaml.SequenceNode):
+                lines = {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
+    return data, lines, duplicates

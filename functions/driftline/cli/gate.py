@@ -28,7 +28,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
-from driftline.cli.duplicate_keys import json_duplicates, yaml_duplicates
+from driftline.cli.duplicate_keys import json_duplicates, yaml_with_lines
 from driftline.domain.drift import Drift, DriftType, Severity
 from driftline.domain.identity import IdentityRef
 
@@ -108,23 +108,6 @@ class MuteFile:
     mutes: tuple[Mute, ...]
 
 
-def _lines(text: str) -> tuple[Any, dict[int, int], list[str]]:
-    """The YAML document, the line of each item of ``mutes`` and the duplicated keys."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        duplicates = yaml_duplicates(node)
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    lines: dict[int, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == "mutes" and isinstance(value, yaml.SequenceNode):
-                lines = {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
-    return data, lines, duplicates
-
-
 def _document(text: str, path: str) -> tuple[Any, dict[int, int]]:
     if path.endswith(".json"):
         try:
@@ -135,7 +118,7 @@ def _document(text: str, path: str) -> tuple[Any, dict[int, int]]:
             raise argparse.ArgumentTypeError(f"{path}: " + "; ".join(duplicates))
         return data, {}
     try:
-        data, lines, duplicates = _lines(text)
+        data, lines, duplicates = yaml_with_lines(text, "mutes")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""

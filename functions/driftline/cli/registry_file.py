@@ -21,32 +21,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from driftline.cli.duplicate_keys import json_duplicates, yaml_duplicates
+from driftline.cli.duplicate_keys import json_duplicates, yaml_with_lines
 from driftline.domain.errors import RegistryFileError
 from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry, RegistrySnapshot
 
 TOP_LEVEL = {"account_id", "entries"}
-
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: ~10x faster
-
-
-def _yaml(text: str) -> tuple[Any, dict[int, int], list[str]]:
-    """The document, the line (1-based) of each item of ``entries`` and the duplicated keys, from one parse."""
-    loader = _LOADER(text)
-    try:
-        node = loader.get_single_node()
-        duplicates = yaml_duplicates(node)  # before construction, which writes merged (<<) keys into the nodes
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-    lines: dict[int, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == "entries" and isinstance(value, yaml.SequenceNode):
-                lines = {i: item.start_mark.line + 1 for i, item in enumerate(value.value)}
-    return data, lines, duplicates
 
 
 LIST_FIELDS = ("managed_policies", "groups", "inline_policies")
@@ -137,7 +117,7 @@ def _parse(text: str, source: str) -> Parsed:
             raise RegistryFileError(source, duplicates)
         return document, {}, {}
     try:
-        data, lines, duplicates = _yaml(text)
+        data, lines, duplicates = yaml_with_lines(text, "entries")
         if duplicates:
             raise RegistryFileError(source, duplicates)
         return data, lines, {}
