@@ -297,6 +297,8 @@ def test_asff_is_valid_batch_import_findings_input(aws: Clients, run_cli: RunCli
     }
     assert {f["Id"] for f in document["Findings"]} == expected and len(expected) == 3
     assert {f["AwsAccountId"] for f in document["Findings"]} == {ACCOUNT}
+    # And each is labelled as the sink's first import of it would be
+    assert {f["ProductFields"]["driftline/ImportReason"] for f in document["Findings"]} == {"new"}
     # And the validator is really applied
     broken = copy.deepcopy(document)
     del broken["Findings"][0]["Title"]

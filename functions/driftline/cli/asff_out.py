@@ -14,7 +14,7 @@ from typing import Any
 
 from driftline.domain.drift import Comparison, Drift
 from driftline.domain.observed import Inventory
-from driftline.findings.asff import Place, to_asff
+from driftline.findings.asff import Place, to_asff, with_reason
 from driftline.service.ports import DriftSink, PublishReport
 
 
@@ -32,4 +32,7 @@ class Capture:
 
 def asff_findings(drifts: tuple[Drift, ...], place: Place, inventory: Inventory, now: datetime) -> dict[str, Any]:
     """``BatchImportFindings``' input for ``drifts``: each finding as the sink would first import it."""
-    return {"Findings": [to_asff(d, place, inventory, created_at=now, updated_at=now) for d in drifts]}
+    # Labelled as the sink's first import of each would be ("new"), so a reviewed file matches what gets published.
+    return {
+        "Findings": [with_reason(to_asff(d, place, inventory, created_at=now, updated_at=now), "new") for d in drifts]
+    }
