@@ -29,7 +29,7 @@ from driftline.domain.registry import RegistryEntry, RegistrySnapshot
 TOP_LEVEL = {"account_id", "entries"}
 
 
-LIST_FIELDS = ("managed_policies", "groups", "inline_policies")
+LIST_FIELDS = ("managed_policies", "groups", "inline_policies", "trusted_principals")
 CSV_COLUMNS = (
     "account_id",
     "kind",

@@ -6,9 +6,10 @@ from driftline.domain.bounds import named
 from driftline.domain.context import Context, stamp
 from driftline.domain.drift import Drift, DriftType
 from driftline.domain.identity import fold
-from driftline.domain.observed import ObservedPrincipal, ObservedUser
+from driftline.domain.observed import ObservedPrincipal, ObservedRole, ObservedUser
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.revocation import still_active
+from driftline.domain.trust import check_trust
 
 
 def check_active_entry(ctx: Context, entry: RegistryEntry) -> list[Drift]:
@@ -25,6 +26,8 @@ def check_active_entry(ctx: Context, entry: RegistryEntry) -> list[Drift]:
     principal = ctx.principal(entry.ref)
     if principal is not None:
         drifts.extend(_entitlements(ctx, entry, principal))
+        if isinstance(principal, ObservedRole):
+            drifts.extend(check_trust(ctx, entry, principal))
     return drifts
 
 
