@@ -44,11 +44,7 @@ def canonical(kind: str, value: str, subject: str | None = None) -> str:
 
 def parse_principal(text: str) -> str:
     """A registry-written principal in canonical form; ValueError with the reason when it is not one."""
-    text = text.strip()
-    if not text:
-        raise ValueError("a trusted principal is empty")
-    if len(text) > MAX_PRINCIPAL_CHARS:
-        raise ValueError(f"a trusted principal is longer than {MAX_PRINCIPAL_CHARS} characters: {text[:40]!r}...")
+    text = _bounded(text.strip())
     if text == ANYONE:
         return ANYONE
     base, has_subject, subject = text.partition(SUBJECT)
@@ -71,6 +67,16 @@ def parse_principal(text: str) -> str:
             raise ValueError(f"trusted principal {text!r} has an empty subject pattern")
         return canonical(kind, value, subject.strip())
     return canonical(kind, value)
+
+
+def _bounded(text: str) -> str:
+    if not text:
+        raise ValueError("a trusted principal is empty")
+    if len(text) > MAX_PRINCIPAL_CHARS:
+        raise ValueError(f"a trusted principal is longer than {MAX_PRINCIPAL_CHARS} characters: {text[:40]!r}...")
+    if ";" in text:
+        raise ValueError(f"trusted principal {text!r} contains ';', the CSV list separator (no IAM principal has one)")
+    return text
 
 
 def covers(approved: str, present: str) -> bool:
