@@ -383,3 +383,18 @@ def test_trusted_principals_problems_are_reported_with_the_row() -> None:
     assert "write AWS:" in problems[0]
     assert "only a role has a trust policy" in problems[1]
     assert "the same principal" in problems[2]
+
+
+@pytest.mark.parametrize("trusted", [None, [], ["111122223333", "Service:lambda.amazonaws.com"]])
+def test_trusted_principals_survive_the_dynamodb_item(trusted: list[str] | None) -> None:
+    """Tried: a role entry with trusted_principals omitted, [] (nobody) and two principals, written as a DynamoDB
+    item and read back. Must: the same entry (None stays not governed, [] stays nobody, the account as AWS:<id>)."""
+    from driftline.adapters.registry import from_item, to_item
+
+    fields: dict[str, Any] = {"kind": Kind.ROLE, "name": "ci", "owner": "o"}
+    if trusted is not None:
+        fields["trusted_principals"] = trusted
+    entry = RegistryEntry.model_validate(fields)
+    again = from_item(to_item(ACCOUNT, entry))
+    assert again == entry
+    assert again.trusted_principals == (None if trusted is None else tuple(parse_principal(p) for p in trusted))
