@@ -41,6 +41,7 @@ CSV_COLUMNS = (
     "revoked_at",
     "expires_at",
     *LIST_FIELDS,
+    "permissions_boundary",
     "max_key_age_days",
     "max_unused_days",
     "ticket",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from driftline.domain.entitlements import held_entitlements
 from driftline.domain.identity import Kind
 from driftline.domain.observed import Inventory, ObservedPrincipal, ObservedRole
-from driftline.domain.registry import RegistryEntry
+from driftline.domain.registry import NO_BOUNDARY, RegistryEntry
 from driftline.domain.settings import Exclusions
 
 
@@ -28,6 +28,7 @@ def adopt(
         if exclusions.excludes(principal.name, principal.path, principal.kind):
             continue
         held: dict[str, tuple[str, ...]] = {k: tuple(sorted(v)) for k, v in held_entitlements(principal).items()}
+        boundary = principal.permissions_boundary or NO_BOUNDARY
         if isinstance(principal, ObservedRole) and principal.trusted_by is not None:
             held["trusted_principals"] = principal.trusted_by  # today's trust, approved as it stands
         entries.append(
@@ -36,6 +37,7 @@ def adopt(
                 name=principal.name,
                 owner=_owner(principal, owner_tag, default_owner),
                 purpose="adopted from IAM",
+                permissions_boundary=boundary,
                 **held,
             )
         )

@@ -22,6 +22,7 @@ POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/.+$")
 # IAM user and role names: ASCII letters, digits and +=,.@_- only, at most 64 characters (CreateUser/CreateRole).
 IAM_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
+NO_BOUNDARY = "none"  # permissions_boundary: approved to have no boundary (omitted: the boundary is not governed)
 MAX_TRUSTED = 100  # a trust policy holds at most 4,096 characters: far fewer principals than this
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -53,6 +54,10 @@ class RegistryEntry(BaseModel):
         default=None,
         description="For a role: the principals approved to assume it (domain/principals.py forms); [] = nobody.",
     )
+    permissions_boundary: str | None = Field(
+        default=None,
+        description="Users and roles: the approved permissions boundary's policy ARN, or 'none' for no boundary.",
+    )
     max_key_age_days: Annotated[Count, Field(gt=0, le=36500)] | None = None
     max_unused_days: Annotated[Count, Field(gt=0, le=36500)] | None = None
     ticket: str | None = None
@@ -78,6 +83,17 @@ class RegistryEntry(BaseModel):
         for arn in value or ():
             if not POLICY_ARN.match(arn):
                 raise ValueError(f"{arn!r} is not an IAM managed policy ARN (arn:aws:iam::<account|aws>:policy/...)")
+        return value
+
+    @field_validator("permissions_boundary")
+    @classmethod
+    def _boundary_arn(cls, value: str | None) -> str | None:
+        if value is None or value == NO_BOUNDARY:
+            return value
+        if not POLICY_ARN.match(value):
+            raise ValueError(
+                f"permissions_boundary {value!r} is not an IAM managed policy ARN (or '{NO_BOUNDARY}' for no boundary)"
+            )
         return value
 
     @field_validator("trusted_principals")
@@ -120,7 +136,9 @@ class RegistryEntry(BaseModel):
             raise ValueError("an access key entry must name its IAM user in 'user'")
         if not IAM_NAME.match(self.user):
             raise ValueError(f"'user' {self.user!r} is not a valid IAM user name")
-        if any(v is not None for v in (self.managed_policies, self.groups, self.inline_policies)):
+        if any(
+            v is not None for v in (self.managed_policies, self.groups, self.inline_policies, self.permissions_boundary)
+        ):
             raise ValueError("an access key holds no entitlements: approve them on its user instead")
 
 

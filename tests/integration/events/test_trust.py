@@ -1,5 +1,6 @@
 """Trust drift on the event path: an UpdateAssumeRolePolicy event re-reads the role (moto) and judges its trust
-policy against the registry's ``trusted_principals``; reconcile and adopt see the same reading."""
+policy against the registry's ``trusted_principals``; reconcile and adopt see the same reading. Also the approved
+permissions boundary, removed and put back by events."""
 
 from __future__ import annotations
 
@@ -115,3 +116,24 @@ def test_reconcile_reads_trust_from_gaad_and_adopting_it_leaves_no_trust_drift(a
     assert entry.trusted_principals == (f"AWS:{PARTNER}", "Service:lambda.amazonaws.com")
     again = compare([entry], inventory, CompareSettings(), evaluation.comparison.compared_at)
     assert [d for d in again.drifts if d.type in (DriftType.EXCESS_TRUST, DriftType.MISSING_TRUST)] == []
+
+
+def test_a_removed_permissions_boundary_is_excess_entitlement_until_put_back(account: EventAccount) -> None:
+    """Tried: role deployer with boundary DevBoundary, approved with that boundary; DeleteRolePermissionsBoundary
+    (event delivered), then PutRolePermissionsBoundary with it again. Must: an ACTIVE excess-entitlement finding
+    naming the approved boundary after the delete, ARCHIVED after the put."""
+    boundary = account.sandbox.policy("DevBoundary")
+    account.iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=TRUST, PermissionsBoundary=boundary)
+    account.sandbox.register_role("deployer", permissions_boundary=boundary)
+
+    account.iam.delete_role_permissions_boundary(RoleName="deployer")
+    account.send("iam.DeleteRolePermissionsBoundary", role="deployer")
+
+    finding = account.finding(DriftType.EXCESS_ENTITLEMENT.value, "role#deployer")
+    assert finding["RecordState"] == "ACTIVE"
+    assert f"approved {boundary}" in finding["Description"]
+
+    account.iam.put_role_permissions_boundary(RoleName="deployer", PermissionsBoundary=boundary)
+    account.send("iam.PutRolePermissionsBoundary", role="deployer", policy_arn=boundary)
+
+    assert account.state_of(DriftType.EXCESS_ENTITLEMENT.value, "role#deployer") == "ARCHIVED"

@@ -142,6 +142,20 @@ def test_todays_trust_becomes_the_approved_trust() -> None:
     assert result["user#alice"].trusted_principals is None
 
 
+def test_todays_permissions_boundary_becomes_the_approved_one() -> None:
+    """Tried: a user with boundary SecurityAudit, a role with none, and an access key. Must: the user approves that
+    ARN, the role 'none' (no boundary approved, not "not governed"), the key no boundary field at all."""
+    inv = inventory(
+        users=[observed_user("alice", permissions_boundary=AUDIT)],
+        roles=[observed_role("app")],
+        keys=[observed_key(key_id(1), "alice")],
+    )
+    result = adopted(inv)
+    assert result["user#alice"].permissions_boundary == AUDIT
+    assert result["role#app"].permissions_boundary == "none"
+    assert result[f"access_key#{key_id(1)}"].permissions_boundary is None
+
+
 def test_inactive_keys_and_keys_of_excluded_users_are_not_adopted() -> None:
     """alice's Active key is adopted (naming its user); her Inactive key is not; the key of a user under an
     excluded path (/aws-reserved/sso.amazonaws.com/) is not, and neither is that user."""
@@ -197,7 +211,13 @@ ROLE_PATHS = st.sampled_from(["/", "/apps/", "/aws-service-role/x.amazonaws.com/
 @st.composite
 def inventories(draw: st.DrawFn) -> Inventory:
     users = [
-        observed_user(n, managed_policies=draw(POLICIES), inline_policies=draw(INLINE), groups=draw(GROUPS))
+        observed_user(
+            n,
+            managed_policies=draw(POLICIES),
+            inline_policies=draw(INLINE),
+            groups=draw(GROUPS),
+            permissions_boundary=draw(st.none() | st.just(AUDIT)),
+        )
         for n in draw(USER_NAMES)
     ]
     roles = [

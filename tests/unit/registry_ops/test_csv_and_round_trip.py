@@ -278,7 +278,11 @@ def entries(draw: st.DrawFn) -> RegistryEntry:
     if kind is Kind.ACCESS_KEY:
         fields["user"] = draw(IAM_NAME)
     else:
-        optional |= {"managed_policies": st.lists(ARN, max_size=3), "inline_policies": st.lists(item, max_size=3)}
+        optional |= {
+            "managed_policies": st.lists(ARN, max_size=3),
+            "inline_policies": st.lists(item, max_size=3),
+            "permissions_boundary": ARN | st.just("none"),
+        }
         if kind is Kind.USER:
             optional["groups"] = st.lists(item, max_size=3)
         else:
