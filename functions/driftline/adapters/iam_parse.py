@@ -20,7 +20,7 @@ from driftline.domain.observed import (
     OtherCredential,
     SessionDeny,
 )
-from driftline.domain.policy import assumable_by, boundary_deny, session_deny
+from driftline.domain.policy import assumable_by, boundary_deny, session_deny, trusted_principals
 
 # Values the credential report uses for "nothing here" (AWS-FACTS section 2).
 _EMPTY = {"", "N/A", "no_information", "not_supported"}
@@ -75,6 +75,8 @@ def role_from_details(detail: Mapping[str, Any]) -> ObservedRole:
     """A role from a ``RoleDetailList`` item (or a GetRole answer with its policies merged in)."""
     inline = detail.get("RolePolicyList") or []
     last_used = (detail.get("RoleLastUsed") or {}).get("LastUsedDate")
+    trust = _document(detail.get("AssumeRolePolicyDocument"))
+    trusted = trusted_principals(trust)
     return ObservedRole(
         name=detail["RoleName"],
         arn=detail["Arn"],
@@ -87,7 +89,9 @@ def role_from_details(detail: Mapping[str, Any]) -> ObservedRole:
         session_denies=_denies(inline),
         permissions_boundary=_boundary(detail),
         last_used_at=aware(last_used) if last_used else None,
-        assumable_by=assumable_by(_document(detail.get("AssumeRolePolicyDocument"))),
+        assumable_by=assumable_by(trust),
+        trusted_by=tuple(trusted),
+        trusted_unconditionally=frozenset(p for p, unconditioned in trusted.items() if unconditioned),
     )
 
 

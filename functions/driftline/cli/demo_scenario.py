@@ -50,7 +50,11 @@ EXPECTED = {
     ("unregistered-identity", "access_key@mallory"),
     ("unregistered-identity", "role#shadow-admin"),
     ("missing-identity", "user#frank"),
+    # a partner account slipped into the trust policy; the approved CodeBuild trust was dropped
+    ("excess-trust", "role#release-bot"),
+    ("missing-trust", "role#release-bot"),
 }
+PARTNER = "444455556666"
 
 
 def _user(
@@ -97,6 +101,11 @@ def seed_iam(iam: IAMClient, now: datetime) -> dict[str, str]:
     _role(iam, "legacy-batch")
     _role(iam, "shadow-admin", policies=("AdminLike",))
     _role(iam, "contractor-access")
+    trust = json.loads(TRUST)
+    trust["Statement"].append(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{PARTNER}:root"}, "Action": "sts:AssumeRole"}
+    )
+    iam.create_role(RoleName="release-bot", AssumeRolePolicyDocument=json.dumps(trust))
     deny_before = (now - timedelta(days=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
     iam.put_role_policy(
         RoleName="contractor-access",
@@ -126,6 +135,7 @@ def seed_iam(iam: IAMClient, now: datetime) -> dict[str, str]:
     set_password_used("carol", now - timedelta(days=5))
     set_role("legacy-batch", created=now - timedelta(days=400), last_used=now - timedelta(days=200))
     set_role("app-runtime", last_used=now - timedelta(hours=1))
+    set_role("release-bot", last_used=now - timedelta(hours=3))
     return found
 
 
@@ -199,6 +209,13 @@ def registry_entries(keys: dict[str, str], now: datetime) -> list[RegistryEntry]
         ),
         entry(kind="user", name="frank", owner="frank@example.com", purpose="new hire, not yet provisioned"),
         entry(kind="role", name="app-runtime", owner="platform@example.com", managed_policies=[policy_arn("DevRead")]),
+        entry(
+            kind="role",
+            name="release-bot",
+            owner="platform@example.com",
+            purpose="release automation",
+            trusted_principals=["Service:lambda.amazonaws.com", "Service:codebuild.amazonaws.com"],
+        ),
         entry(kind="role", name="legacy-batch", owner="data@example.com", max_unused_days=90),
         entry(
             kind="role",

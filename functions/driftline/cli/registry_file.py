@@ -29,7 +29,7 @@ from driftline.domain.registry import RegistryEntry, RegistrySnapshot
 TOP_LEVEL = {"account_id", "entries"}
 
 
-LIST_FIELDS = ("managed_policies", "groups", "inline_policies")
+LIST_FIELDS = ("managed_policies", "groups", "inline_policies", "trusted_principals")
 CSV_COLUMNS = (
     "account_id",
     "kind",
@@ -41,6 +41,7 @@ CSV_COLUMNS = (
     "revoked_at",
     "expires_at",
     *LIST_FIELDS,
+    "permissions_boundary",
     "max_key_age_days",
     "max_unused_days",
     "ticket",

@@ -1,15 +1,16 @@
 """Adopting today's IAM as the registry's starting truth, so day one is not a wall of findings.
 
 Every user, role and active access key that is not excluded becomes an active entry whose approved entitlements are
-exactly what it holds now; the owner comes from a tag when present, else the default owner.
+exactly what it holds now (for a role, also who its trust policy admits now); the owner comes from a tag when
+present, else the default owner.
 """
 
 from __future__ import annotations
 
 from driftline.domain.entitlements import held_entitlements
 from driftline.domain.identity import Kind
-from driftline.domain.observed import Inventory, ObservedPrincipal
-from driftline.domain.registry import RegistryEntry
+from driftline.domain.observed import Inventory, ObservedPrincipal, ObservedRole
+from driftline.domain.registry import NO_BOUNDARY, RegistryEntry
 from driftline.domain.settings import Exclusions
 
 
@@ -26,13 +27,17 @@ def adopt(
     for principal in [*inventory.users.values(), *inventory.roles.values()]:
         if exclusions.excludes(principal.name, principal.path, principal.kind):
             continue
-        held = {k: tuple(sorted(v)) for k, v in held_entitlements(principal).items()}
+        held: dict[str, tuple[str, ...]] = {k: tuple(sorted(v)) for k, v in held_entitlements(principal).items()}
+        boundary = principal.permissions_boundary or NO_BOUNDARY
+        if isinstance(principal, ObservedRole) and principal.trusted_by is not None:
+            held["trusted_principals"] = principal.trusted_by  # today's trust, approved as it stands
         entries.append(
             RegistryEntry(
                 kind=principal.kind,
                 name=principal.name,
                 owner=_owner(principal, owner_tag, default_owner),
                 purpose="adopted from IAM",
+                permissions_boundary=boundary,
                 **held,
             )
         )

@@ -17,6 +17,8 @@ class DriftType(StrEnum):
     EXPIRED_BUT_ACTIVE = "expired-but-active"
     EXCESS_ENTITLEMENT = "excess-entitlement"
     MISSING_ENTITLEMENT = "missing-entitlement"
+    EXCESS_TRUST = "excess-trust"
+    MISSING_TRUST = "missing-trust"
     MISSING_IDENTITY = "missing-identity"
     STALE_CREDENTIAL = "stale-credential"
 

@@ -6,9 +6,10 @@ from driftline.domain.bounds import named
 from driftline.domain.context import Context, stamp
 from driftline.domain.drift import Drift, DriftType
 from driftline.domain.identity import fold
-from driftline.domain.observed import ObservedPrincipal, ObservedUser
-from driftline.domain.registry import RegistryEntry
+from driftline.domain.observed import ObservedPrincipal, ObservedRole, ObservedUser
+from driftline.domain.registry import NO_BOUNDARY, RegistryEntry
 from driftline.domain.revocation import still_active
+from driftline.domain.trust import check_trust
 
 
 def check_active_entry(ctx: Context, entry: RegistryEntry) -> list[Drift]:
@@ -25,6 +26,8 @@ def check_active_entry(ctx: Context, entry: RegistryEntry) -> list[Drift]:
     principal = ctx.principal(entry.ref)
     if principal is not None:
         drifts.extend(_entitlements(ctx, entry, principal))
+        if isinstance(principal, ObservedRole):
+            drifts.extend(check_trust(ctx, entry, principal))
     return drifts
 
 
@@ -74,6 +77,7 @@ def _entitlements(ctx: Context, entry: RegistryEntry, principal: ObservedPrincip
             excess[dimension] = extra
         if lacking := sorted(a for a in approved if same(a) not in held_forms):
             missing[dimension] = lacking
+    _boundary(entry, principal, excess, missing)
     drifts = []
     if excess:
         drifts.append(
@@ -94,6 +98,23 @@ def _entitlements(ctx: Context, entry: RegistryEntry, principal: ObservedPrincip
             )
         )
     return drifts
+
+
+def _boundary(
+    entry: RegistryEntry, principal: ObservedPrincipal, excess: dict[str, list[str]], missing: dict[str, list[str]]
+) -> None:
+    """A boundary removed or replaced widens what the principal may do: excess; one where none is approved: missing
+    (the approval no longer describes it). ``none`` stands for "no boundary" on either side."""
+    if entry.permissions_boundary is None:
+        return  # not governed by this entry
+    approved = None if entry.permissions_boundary == NO_BOUNDARY else entry.permissions_boundary
+    held = principal.permissions_boundary
+    if held == approved:
+        return
+    if approved is None:
+        missing["permissions_boundary"] = [f"{NO_BOUNDARY} (IAM has {held})"]
+    else:
+        excess["permissions_boundary"] = [f"{held or NO_BOUNDARY} (approved {approved})"]
 
 
 def _describe(items: dict[str, list[str]]) -> str:

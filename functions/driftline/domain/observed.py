@@ -136,6 +136,11 @@ class ObservedRole(ObservedPrincipal):
     # Who the trust policy lets assume the role ("AWS:<arn or account>", "Service:<principal>", "Federated:<provider>",
     # "*"); empty when nobody can; None when the trust policy was not read.
     assumable_by: tuple[str, ...] | None = None
+    # The same, principal by principal in canonical form (domain/principals.py: accounts as ids, web-identity subject
+    # patterns kept), for trust drift; None when the trust policy was not read.
+    trusted_by: tuple[str, ...] | None = None
+    # Those of ``trusted_by`` that a statement without any Condition admits (an unconditioned ``*`` is CRITICAL).
+    trusted_unconditionally: frozenset[str] = frozenset()
 
 
 class Facet(StrEnum):

@@ -18,6 +18,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from driftline.domain.observed import SessionDeny
+from driftline.domain.principals import ANYONE, SUBJECT, canonical
 
 # What makes a role's session: the three AssumeRole* actions (sts:TagSession and the like only decorate one).
 ASSUME_ACTIONS = ("sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity")
@@ -166,3 +167,106 @@ def assumable_by(trust: Mapping[str, Any] | None) -> tuple[str, ...]:
     if "AWS:*" in denied:
         left = {p for p in left if not p.startswith("AWS:")}
     return tuple(sorted(left))
+
+
+# -- trust policies, principal by principal (trust drift) -------------------------------------------------------------
+_NARROWING = ("stringequals", "stringlike")
+
+
+def _provider_host(provider: str) -> str:
+    """The prefix of a provider's condition keys: the OIDC provider's URL without scheme (from its ARN), or the
+    provider's own name (``cognito-identity.amazonaws.com``, ``accounts.google.com``)."""
+    _, marker, host = provider.partition(":oidc-provider/")
+    return (host if marker else provider).lower()
+
+
+def _subjects(provider: str, condition: Any) -> list[str]:
+    """The subject patterns a ``StringEquals``/``StringLike`` (or ``ForAnyValue:``) condition on ``<provider>:sub``
+    allows; empty when nothing narrows the subject (``...IfExists`` or a negated operator never narrow)."""
+    if not isinstance(condition, Mapping):
+        return []
+    wanted = f"{_provider_host(provider)}:sub"
+    found: set[str] = set()
+    for operator, clauses in condition.items():
+        name = str(operator).lower().removeprefix("foranyvalue:")
+        if name not in _NARROWING or not isinstance(clauses, Mapping):
+            continue
+        for key, value in clauses.items():
+            if isinstance(key, str) and key.lower() == wanted:
+                found |= {v for v in ensure_list(value) if isinstance(v, str)}
+    return sorted(found)
+
+
+def _trusted(value: Any, condition: Any = None, *, deny: bool = False) -> set[str]:
+    """The canonical principals (``domain/principals.py``) of a ``Principal`` element; federated providers carry the
+    subject patterns ``condition`` narrows them to. ``{"AWS": "*"}`` is anyone (``*``) in an Allow, and only every AWS
+    principal (``AWS:*``) in a Deny: each reading errs towards access, as ``_principals`` above."""
+    if value == ANYONE:
+        return {ANYONE}
+    found: set[str] = set()
+    if not isinstance(value, Mapping):
+        return found
+    for kind in PRINCIPAL_TYPES:
+        for item in ensure_list(value.get(kind)):
+            if not isinstance(item, str) or not item.strip():
+                continue
+            item = item.strip()
+            if deny and kind == "AWS" and item == ANYONE:
+                found.add("AWS:*")
+            elif kind == "Federated" and (subjects := _subjects(item, condition)):
+                found |= {canonical(kind, item, s) for s in subjects}
+            else:
+                found.add(canonical(kind, item))
+    return found
+
+
+def _removed_by(denied: str, principal: str) -> bool:
+    """Whether an unconditional Deny of ``denied`` shuts ``principal`` out (a provider denied for every subject
+    removes each of its subjects; ``AWS:*`` only as ``*`` above)."""
+    if denied == "AWS:*":
+        return principal.startswith("AWS:")
+    return principal == denied or (SUBJECT not in denied and principal.startswith(denied + SUBJECT))
+
+
+def trusted_principals(trust: Mapping[str, Any] | None) -> dict[str, bool]:
+    """Who the trust policy lets assume the role, in canonical form, each with whether some statement admits it
+    without any ``Condition`` (True) or only under one (False). Empty: nobody.
+
+    An ``Allow`` of an AssumeRole* action admits its principals whatever other conditions say (a conditional allow
+    still admits: only a web-identity ``sub`` condition is kept, as the subject pattern); ``NotPrincipal`` in an
+    ``Allow`` admits anyone. A ``Deny`` counts only when it is unconditional and covers every AssumeRole* action:
+    of ``*`` it leaves nobody, of named principals it removes exactly those (an account denied does not remove the
+    ARNs inside it), with ``NotPrincipal`` it leaves only the principals listed there. A document that cannot be
+    read admits anyone, under a condition we could not read (``*``, False)."""
+    if not isinstance(trust, Mapping):
+        return {ANYONE: False}
+    allowed: dict[str, bool] = {}
+    denied: set[str] = set()
+    only: list[set[str]] = []
+    for statement in _statements(trust):
+        effect, condition = statement.get("Effect"), statement.get("Condition")
+        if effect == "Allow" and _grants_assume(statement):
+            found = {ANYONE} if "NotPrincipal" in statement else _trusted(statement.get("Principal"), condition)
+            for principal in found:
+                allowed[principal] = allowed.get(principal, False) or not condition
+        elif effect == "Deny" and not condition and _covers_every_assume(statement):
+            if "NotPrincipal" in statement:
+                only.append(_trusted(statement.get("NotPrincipal")))
+            else:
+                denied |= _trusted(statement.get("Principal"), deny=True)
+    if ANYONE in denied:
+        return {}
+    left = {p: u for p, u in allowed.items() if not any(_removed_by(d, p) for d in denied)}
+    for kept in only:
+        left = _only(left, kept)
+    return dict(sorted(left.items()))
+
+
+def _only(left: dict[str, bool], kept: set[str]) -> dict[str, bool]:
+    """What a Deny with ``NotPrincipal`` (every principal but ``kept``) leaves of ``left``."""
+    if ANYONE in kept:
+        return left
+    narrowed = {p: u for p, u in left.items() if p != ANYONE and any(_removed_by(k, p) for k in kept)}
+    if ANYONE in left:  # anyone, less everyone but the listed: the listed
+        narrowed |= {k: left[ANYONE] or narrowed.get(k, False) for k in kept}
+    return narrowed

@@ -11,7 +11,8 @@ from driftline.domain.identity import IdentityRef
 from driftline.domain.registry import RegistryEntry
 
 BOOKKEEPING = {"version", "updated_at", "updated_by"}
-ENTITLEMENTS = ("managed_policies", "groups", "inline_policies")  # sets: their order means nothing
+# sets: their order means nothing
+ENTITLEMENTS = ("managed_policies", "groups", "inline_policies", "trusted_principals")
 
 
 def _declared(entry: RegistryEntry) -> dict[str, Any]:

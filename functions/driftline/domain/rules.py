@@ -35,6 +35,11 @@ RULES: dict[DriftType, Rule] = {
         "Excess entitlement",
         "IAM grants a policy or group that the registry does not approve.",
     ),
+    DriftType.EXCESS_TRUST: Rule(
+        Severity.HIGH,
+        "Excess trust",
+        "The role's trust policy lets a principal assume it that the registry does not approve.",
+    ),
     DriftType.UNREGISTERED_IDENTITY: Rule(
         Severity.MEDIUM,
         "Unregistered identity",
@@ -49,6 +54,11 @@ RULES: dict[DriftType, Rule] = {
         Severity.LOW,
         "Missing entitlement",
         "The registry approves an entitlement that IAM never applied.",
+    ),
+    DriftType.MISSING_TRUST: Rule(
+        Severity.LOW,
+        "Missing trust",
+        "The registry approves a principal to assume the role and the trust policy no longer admits it.",
     ),
     DriftType.MISSING_IDENTITY: Rule(
         Severity.INFORMATIONAL,

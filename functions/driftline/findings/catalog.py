@@ -52,6 +52,13 @@ CATALOG: dict[DriftType, Advice] = {
         f"{IAM_DOCS}/best-practices.html#grant-least-privilege",
         ("NIST CSF 2.0/PR.AA-05", "OWASP NHI Top 10 2025/NHI5"),
     ),
+    DriftType.EXCESS_TRUST: Advice(
+        (BEST_PRACTICES, "TTPs/Persistence"),
+        "Remove the unapproved principal from the role's trust policy (UpdateAssumeRolePolicy), or approve it in the "
+        "registry through the access review. A principal added to a trust policy is a classic persistence technique.",
+        f"{IAM_DOCS}/id_roles_update-role-trust-policy.html",
+        ("NIST CSF 2.0/PR.AA-05", "OWASP NHI Top 10 2025/NHI6"),
+    ),
     DriftType.UNREGISTERED_IDENTITY: Advice(
         (BEST_PRACTICES,),
         "Find an owner and register the identity, or remove it (deactivate its keys first).",
@@ -68,6 +75,12 @@ CATALOG: dict[DriftType, Advice] = {
         (BEST_PRACTICES,),
         "Apply the approved entitlement in IAM (the grant did not propagate), or remove it from the registry.",
         f"{IAM_DOCS}/access_policies_manage-attach-detach.html",
+        ("NIST CSF 2.0/PR.AA-05",),
+    ),
+    DriftType.MISSING_TRUST: Advice(
+        (BEST_PRACTICES,),
+        "Add the approved principal back to the role's trust policy, or remove it from the registry.",
+        f"{IAM_DOCS}/id_roles_update-role-trust-policy.html",
         ("NIST CSF 2.0/PR.AA-05",),
     ),
     DriftType.MISSING_IDENTITY: Advice(

@@ -31,7 +31,7 @@ def fid(drift_type: DriftType, identity: str) -> str:
 
 
 def seed_demo(sandbox: Sandbox) -> dict[str, str]:
-    """The demo account: every drift type (13 drifts, EXPECTED in demo_scenario)."""
+    """The demo account: every drift type (15 drifts, EXPECTED in demo_scenario)."""
     now = datetime.now(UTC)
     keys = seed_iam(sandbox.iam, now)
     for entry in registry_entries(keys, now):
@@ -51,9 +51,9 @@ ALICE_EXCESS = ("excess-entitlement", "user#alice")
 
 
 def test_first_run_imports_one_valid_finding_per_drift(publisher: Publisher, sandbox: Sandbox) -> None:
-    """Input: the demo account (13 drifts of all 8 types), Security Hub enabled, empty state table. Must import
+    """Input: the demo account (15 drifts of all 10 types), Security Hub enabled, empty state table. Must import
     exactly one finding per drift in ONE BatchImportFindings call, each ACTIVE/FAILED, about the scanned account,
-    passing the ASFF rules moto does not enforce, and remember 13 ACTIVE states."""
+    passing the ASFF rules moto does not enforce, and remember 15 ACTIVE states."""
     # Given the demo account
     seed_demo(sandbox)
 
@@ -66,15 +66,15 @@ def test_first_run_imports_one_valid_finding_per_drift(publisher: Publisher, san
     assert {d.type for d in drifts} == set(DriftType)
     hub = publisher.hub()
     assert set(hub) == {finding_id(PLACE, d.type, d.identity) for d in drifts}
-    assert len(hub) == len(drifts) == len(EXPECTED) == 13
+    assert len(hub) == len(drifts) == len(EXPECTED) == 15
     for finding in hub.values():
         assert finding["AwsAccountId"] == ACCOUNT
         assert finding["RecordState"] == "ACTIVE" and finding["Compliance"]["Status"] == "FAILED"
         assert problems(finding, PLACE) == [], finding["Id"]
     # And the run made one import call and remembered every finding
     assert publisher.last_calls["securityhub.BatchImportFindings"] == 1
-    assert publisher.last_calls["states.save"] == 13
-    assert evaluation.publish.published == 13 and evaluation.publish.failed == {}
+    assert publisher.last_calls["states.save"] == 15
+    assert evaluation.publish.published == 15 and evaluation.publish.failed == {}
     states = publisher.remembered()
     assert set(states) == set(hub) and {s.record_state for s in states.values()} == {"ACTIVE"}
 
@@ -96,7 +96,7 @@ def test_quiet_rerun_writes_nothing(publisher: Publisher, sandbox: Sandbox) -> N
     assert [op for op in publisher.last_calls if op.startswith("securityhub.")] == []  # no reads either
     assert publisher.last_calls["states.save"] == 0
     assert publisher.last_calls["dynamodb.PutItem"] == 0
-    assert evaluation.publish.unchanged == 13 and evaluation.publish.published == 0
+    assert evaluation.publish.unchanged == 15 and evaluation.publish.published == 0
     assert {i: f["UpdatedAt"] for i, f in publisher.hub().items()} == before
 
 
@@ -379,15 +379,15 @@ def test_an_unchanged_finding_is_refreshed_before_security_hub_forgets_it(
 def test_quiet_runs_make_no_call_and_the_refresh_one_call_per_100_open_findings(
     publisher: Publisher, sandbox: Sandbox, refresh_after: timedelta, quiet: list[timedelta], due: timedelta
 ) -> None:
-    """Input: the demo account's 13 open findings published, then reconciled unchanged at the ``quiet`` offsets and
+    """Input: the demo account's 15 open findings published, then reconciled unchanged at the ``quiet`` offsets and
     once ``due`` later, with refresh period ``refresh_after``. Must make no BatchImportFindings call in the quiet runs
-    and exactly one call (13 findings, under 100) at the refresh, every finding's LastObservedAt moved to that run."""
+    and exactly one call (15 findings, under 100) at the refresh, every finding's LastObservedAt moved to that run."""
     # Given the demo account, published
     seed_demo(sandbox)
     start = datetime.now(UTC)
     publisher.reconcile(sink=publisher.sink(now=start, refresh_after=refresh_after))
     before = publisher.hub()
-    assert len(before) == 13
+    assert len(before) == 15
 
     # When it is reconciled, unchanged, during the period and once it is due
     for offset in quiet:
@@ -398,7 +398,7 @@ def test_quiet_runs_make_no_call_and_the_refresh_one_call_per_100_open_findings(
 
     # Then the refresh re-imports every open finding in one call, each observed at that run
     assert publisher.last_calls["securityhub.BatchImportFindings"] == 1
-    assert refreshed.publish.published == 13
+    assert refreshed.publish.published == 15
     after = publisher.hub()
     assert {f["ProductFields"]["driftline/ImportReason"] for f in after.values()} == {"refresh"}
     assert all(after[i]["LastObservedAt"] > before[i]["LastObservedAt"] for i in before)

@@ -107,9 +107,9 @@ def test_without_a_limit_the_same_throttling_runs_past_the_function_timeout(monk
 def test_findings_deferred_at_the_time_limit_are_published_by_the_next_run(
     publisher: Publisher, sandbox: Sandbox
 ) -> None:
-    """The demo account's 13 drifts, reconciled with 12 s left (less than a call needs): nothing is sent, the
-    report says 13 deferred with the time-limit error, no finding state is remembered. The next reconcile, with
-    time, publishes all 13."""
+    """The demo account's 15 drifts, reconciled with 12 s left (less than a call needs): nothing is sent, the
+    report says 15 deferred with the time-limit error, no finding state is remembered. The next reconcile, with
+    time, publishes all 15."""
     seed_demo(sandbox)
     late = SecurityHubImporter(
         publisher.securityhub, sleep=publisher.clock.sleep, clock=publisher.clock, remaining=lambda: 12.0
@@ -117,10 +117,10 @@ def test_findings_deferred_at_the_time_limit_are_published_by_the_next_run(
     # When the reconcile publishes with too little time
     first = publisher.reconcile(publisher.sink(late))
     # Then nothing was sent or remembered, and the report says so
-    assert first.publish.deferred == 13 and first.publish.published == 0
+    assert first.publish.deferred == 15 and first.publish.published == 0
     assert first.publish.error is not None and "time limit" in first.publish.error
     assert publisher.hub() == {} and publisher.remembered() == {}
     # When the next reconcile has time
     second = publisher.reconcile()
-    # Then all 13 are published
-    assert second.publish.published == 13 and len(publisher.active()) == 13
+    # Then all 15 are published
+    assert second.publish.published == 15 and len(publisher.active()) == 15

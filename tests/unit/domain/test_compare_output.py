@@ -46,6 +46,9 @@ def _every_drift_type() -> tuple[list[RegistryEntry], Inventory]:
         roles=[
             observed_role("ops", last_used_at=hours_ago(1)),
             observed_role("old", created_at=days_ago(400), last_used_at=None),
+            observed_role(
+                "ci", trusted_by=("AWS:111122223333", "Service:ec2.amazonaws.com"), last_used_at=hours_ago(1)
+            ),
         ],
         keys=[
             observed_key(ALICE_KEY, "alice"),
@@ -61,6 +64,7 @@ def _every_drift_type() -> tuple[list[RegistryEntry], Inventory]:
         user_entry("temp", expires_at=days_ago(2)),
         revoked(role_entry("ops"), hours_ago(5)),
         role_entry("old"),
+        role_entry("ci", trusted_principals=["Service:ec2.amazonaws.com", "Service:lambda.amazonaws.com"]),
         user_entry("carol"),
     ]
     return entries, inv
@@ -73,7 +77,7 @@ def result() -> Comparison:
 
 
 def test_scenario_shows_every_drift_type(result: Comparison) -> None:
-    """Guard for the tests below: the scenario yields each of the eight drift types."""
+    """Guard for the tests below: the scenario yields each of the ten drift types."""
     assert set(result.by_type()) == set(DriftType)
 
 
@@ -96,6 +100,8 @@ def test_severity_of_every_drift_matches_the_rules(result: Comparison) -> None:
         ("missing-entitlement/user#bob", Severity.LOW),
         ("missing-identity/user#carol", Severity.INFORMATIONAL),
         ("stale-credential/role#old", Severity.MEDIUM),
+        ("excess-trust/role#ci", Severity.HIGH),
+        ("missing-trust/role#ci", Severity.LOW),
     ],
 )
 def test_expected_drift_with_expected_severity(result: Comparison, drift_key: str, severity: Severity) -> None:

@@ -73,6 +73,8 @@ KIND_OF: dict[DriftType, Kind] = {
     DriftType.MISSING_ENTITLEMENT: Kind.ROLE,
     DriftType.MISSING_IDENTITY: Kind.USER,
     DriftType.STALE_CREDENTIAL: Kind.ACCESS_KEY,
+    DriftType.EXCESS_TRUST: Kind.ROLE,
+    DriftType.MISSING_TRUST: Kind.ROLE,
 }
 
 

@@ -58,6 +58,8 @@ PAIRS = [
     (DriftType.EXCESS_ENTITLEMENT, Kind.ROLE),
     (DriftType.MISSING_ENTITLEMENT, Kind.USER),
     (DriftType.MISSING_ENTITLEMENT, Kind.ROLE),
+    (DriftType.EXCESS_TRUST, Kind.ROLE),
+    (DriftType.MISSING_TRUST, Kind.ROLE),
     (DriftType.MISSING_IDENTITY, Kind.USER),
     (DriftType.MISSING_IDENTITY, Kind.ROLE),
     (DriftType.STALE_CREDENTIAL, Kind.ROLE),

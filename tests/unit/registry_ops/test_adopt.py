@@ -25,7 +25,13 @@ from tests.unit.domain.builders import (
 READ = policy_arn("ReadOnlyAccess")
 AUDIT = policy_arn("SecurityAudit")
 DEFAULT = "platform@example.com"
-JUDGED = {DriftType.UNREGISTERED_IDENTITY, DriftType.EXCESS_ENTITLEMENT, DriftType.MISSING_ENTITLEMENT}
+JUDGED = {
+    DriftType.UNREGISTERED_IDENTITY,
+    DriftType.EXCESS_ENTITLEMENT,
+    DriftType.MISSING_ENTITLEMENT,
+    DriftType.EXCESS_TRUST,
+    DriftType.MISSING_TRUST,
+}
 
 
 def adopted(inv: Inventory, owner_tag: str | None = "owner") -> dict[str, RegistryEntry]:
@@ -114,6 +120,42 @@ def test_current_entitlements_become_the_approved_ones() -> None:
     assert {(e.status, e.version, e.purpose) for e in result.values()} == {(Status.ACTIVE, 0, "adopted from IAM")}
 
 
+def test_todays_trust_becomes_the_approved_trust() -> None:
+    """Tried: a role whose trust policy admits an account and a service, one that admits nobody, and one whose trust
+    policy was not read (trusted_by None). Must: the first approves exactly those two, the second [] (nobody), the
+    third leaves trust not governed (None); a user never gets trusted_principals."""
+    # Given roles with read and unread trust policies
+    inv = inventory(
+        users=[observed_user("alice")],
+        roles=[
+            observed_role("app", trusted_by=("AWS:111122223333", "Service:lambda.amazonaws.com")),
+            observed_role("sealed", trusted_by=()),
+            observed_role("unread", trusted_by=None),
+        ],
+    )
+    # When adopted
+    result = adopted(inv)
+    # Then today's trust is what each role approves
+    assert result["role#app"].trusted_principals == ("AWS:111122223333", "Service:lambda.amazonaws.com")
+    assert result["role#sealed"].trusted_principals == ()
+    assert result["role#unread"].trusted_principals is None
+    assert result["user#alice"].trusted_principals is None
+
+
+def test_todays_permissions_boundary_becomes_the_approved_one() -> None:
+    """Tried: a user with boundary SecurityAudit, a role with none, and an access key. Must: the user approves that
+    ARN, the role 'none' (no boundary approved, not "not governed"), the key no boundary field at all."""
+    inv = inventory(
+        users=[observed_user("alice", permissions_boundary=AUDIT)],
+        roles=[observed_role("app")],
+        keys=[observed_key(key_id(1), "alice")],
+    )
+    result = adopted(inv)
+    assert result["user#alice"].permissions_boundary == AUDIT
+    assert result["role#app"].permissions_boundary == "none"
+    assert result[f"access_key#{key_id(1)}"].permissions_boundary is None
+
+
 def test_inactive_keys_and_keys_of_excluded_users_are_not_adopted() -> None:
     """alice's Active key is adopted (naming its user); her Inactive key is not; the key of a user under an
     excluded path (/aws-reserved/sso.amazonaws.com/) is not, and neither is that user."""
@@ -151,17 +193,41 @@ POLICIES = st.frozensets(st.sampled_from([READ, AUDIT, policy_arn("Billing")]), 
 INLINE = st.frozensets(st.sampled_from(["a", "b", "c"]), max_size=3)
 GROUPS = st.frozensets(st.sampled_from(["dev", "ops"]), max_size=2)
 USER_NAMES = st.lists(st.sampled_from(["alice", "bob", "carol", "DriftlineOps"]), unique=True, max_size=4)
+TRUST = st.lists(
+    st.sampled_from(
+        [
+            "*",
+            "AWS:111122223333",
+            "Service:lambda.amazonaws.com",
+            "Federated:arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com#sub=repo:o/r:*",
+        ]
+    ),
+    unique=True,
+    max_size=3,
+).map(tuple)
 ROLE_PATHS = st.sampled_from(["/", "/apps/", "/aws-service-role/x.amazonaws.com/", "/aws-reserved/sso.amazonaws.com/"])
 
 
 @st.composite
 def inventories(draw: st.DrawFn) -> Inventory:
     users = [
-        observed_user(n, managed_policies=draw(POLICIES), inline_policies=draw(INLINE), groups=draw(GROUPS))
+        observed_user(
+            n,
+            managed_policies=draw(POLICIES),
+            inline_policies=draw(INLINE),
+            groups=draw(GROUPS),
+            permissions_boundary=draw(st.none() | st.just(AUDIT)),
+        )
         for n in draw(USER_NAMES)
     ]
     roles = [
-        observed_role(f"role-{i}", path=draw(ROLE_PATHS), managed_policies=draw(POLICIES), inline_policies=draw(INLINE))
+        observed_role(
+            f"role-{i}",
+            path=draw(ROLE_PATHS),
+            managed_policies=draw(POLICIES),
+            inline_policies=draw(INLINE),
+            trusted_by=draw(TRUST),
+        )
         for i in range(draw(st.integers(0, 3)))
     ]
     keys = []
@@ -177,7 +243,8 @@ def inventories(draw: st.DrawFn) -> Inventory:
 def test_comparing_an_adopted_registry_with_its_account_finds_nothing_to_judge(inv: Inventory) -> None:
     """For any inventory (users with policies/groups/inline policies, roles on ordinary and AWS-owned paths, active
     and inactive keys, excluded names): comparing the adopted registry with the same inventory gives no unregistered
-    identity, no excess and no missing entitlement."""
+    identity, no excess and no missing entitlement, no excess or missing trust (roles trusting anyone, an account, a
+    service, a GitHub subject, or nobody)."""
     # Given an account and the registry adopted from it
     entries = adopt(inv, Exclusions(), owner_tag="owner", default_owner=DEFAULT)
     # When the registry is compared with the account

@@ -148,3 +148,16 @@ def test_buckets_partition_the_inputs(current: list[str], desired: list[str], ow
     applied |= {e.ref.key: e for e in result.added} | {n.ref.key: n for _, n in result.changed}
     assert {k: e.owner for k, e in applied.items()} == {e.ref.key: e.owner for e in want}
     assert all(not same(o, n) for o, n in result.changed)
+
+
+def test_trusted_principals_compare_as_a_set_in_canonical_form() -> None:
+    """Tried: a role trusting [lambda, account 111122223333] against the same two in the other order with the
+    account as its root ARN; then against [] and against an omitted field. Must: the first pair is the same (an
+    import writes nothing); [] (nobody) and omitted (not governed) each differ from it and from each other, and
+    changed_fields names trusted_principals."""
+    current = role_entry("ci", trusted_principals=["Service:lambda.amazonaws.com", "111122223333"])
+    reordered = role_entry("ci", trusted_principals=["arn:aws:iam::111122223333:root", "Service:lambda.amazonaws.com"])
+    nobody, ungoverned = role_entry("ci", trusted_principals=[]), role_entry("ci")
+    assert same(current, reordered)
+    assert not same(current, nobody) and not same(current, ungoverned) and not same(nobody, ungoverned)
+    assert "trusted_principals" in changed_fields(current, nobody)
