@@ -512,3 +512,37 @@ def _mutant(rng: Any) -> dict[str, Any]:
             parent = parent[part]
         parent[path[-1]] = copy.deepcopy(rng.choice([*fuzz.WRONG_ATTRIBUTES, None, 5, "x", [], {}]))
     return record
+
+
+def test_a_registry_change_narrowing_a_roles_approved_trust_is_judged_at_once(hub: Any, stream_env: Sandbox) -> None:
+    """Trust drift on the registry-stream path (issue 17): role deployer trusts lambda and partner account
+    999988887777 in IAM, and the registry approves both. The registry then approves lambda only (a MODIFY on the
+    stream). Must: no batch failure, and an ACTIVE excess-trust finding naming AWS:999988887777 right away, before
+    any reconcile; approving the partner again (a second MODIFY) archives it."""
+    from driftline.domain.drift import DriftType
+    from tests.integration.revocations.support import revise
+
+    sandbox = stream_env
+    partner = "999988887777"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{partner}:root"}, "Action": "sts:AssumeRole"},
+        ],
+    }
+    sandbox.iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=json.dumps(trust))
+    both = ["Service:lambda.amazonaws.com", f"AWS:{partner}"]
+    entry = sandbox.register_role("deployer", trusted_principals=both)
+    finding_id = f"driftline/{ACCOUNT}/us-east-1/{DriftType.EXCESS_TRUST.value}/role/deployer"
+
+    narrowed = revise(sandbox, entry, trusted_principals=["Service:lambda.amazonaws.com"])
+    response = invoke(stream_record("MODIFY", old=entry, new=narrowed, sequence=seq(1)))
+
+    assert response == {"batchItemFailures": []}
+    finding = hub_findings(hub)[finding_id]
+    assert finding["RecordState"] == "ACTIVE" and f"AWS:{partner}" in finding["Description"]
+
+    widened = revise(sandbox, narrowed, trusted_principals=both)
+    assert invoke(stream_record("MODIFY", old=narrowed, new=widened, sequence=seq(2))) == {"batchItemFailures": []}
+    assert hub_findings(hub)[finding_id]["RecordState"] == "ARCHIVED"
