@@ -160,3 +160,38 @@ def test_evidence_org_merges_every_members_ledger_and_names_the_unreadable_one(
     assert f"account {accounts[2]}: " in result.err and "AccessDenied" in result.err
     assert "organisation (2 accounts)" in html.out and "<h2>Per account</h2>" in html.out
     assert "median time to enforce 10 min" in html.out
+
+
+def test_a_role_trusting_an_account_outside_the_organisation_is_critical(aws: Clients, run_cli: RunCli) -> None:
+    """Tried: two members; in the first, role ci (approved for lambda only) also trusts account 999988887777, which
+    is not in the organisation; in the second, role ci also trusts the first member. Must: with --severity CRITICAL
+    the first member reports one excess-trust and the second none (an unapproved member account is HIGH: scan --org
+    knows the organisation's accounts, so only the outsider is CRITICAL)."""
+    first, second = organisation(aws, 2)
+    writer = RawRegistryWriter(aws.dynamodb(), REGISTRY)
+    for account, extra in ((first, "999988887777"), (second, first)):
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
+                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{extra}:root"}, "Action": "sts:AssumeRole"},
+            ],
+        }
+        member = aws.assumed(f"arn:aws:iam::{account}:role/{ROLE}", "test-setup")
+        member.iam().create_role(RoleName="ci", AssumeRolePolicyDocument=json.dumps(trust))
+        ci = RegistryEntry.model_validate(
+            {
+                "kind": "role",
+                "name": "ci",
+                "owner": "platform@example.com",
+                "trusted_principals": ["Service:lambda.amazonaws.com"],
+            }
+        )
+        writer.put(account, ci, expected_version=None)
+    assert aws.endpoint_url is not None
+
+    result = org_scan(run_cli, aws.endpoint_url, "--format", "json", "--severity", "CRITICAL")
+
+    by_account = {a["account_id"]: a for a in json.loads(result.out)["accounts"]}
+    assert by_account[first]["by_type"] == {"excess-trust": 1}, by_account[first]
+    assert by_account[second]["by_type"] == {}, by_account[second]

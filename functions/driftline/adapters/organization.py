@@ -68,3 +68,10 @@ def _with_descendants(organizations: OrganizationsClient, parents: list[str]) ->
                     seen.append(unit["Id"])
                     queue.append(unit["Id"])
     return seen
+
+
+def account_ids(organizations: OrganizationsClient) -> frozenset[str]:
+    """Every account of the organisation, whatever its state (a suspended account is still inside): what "outside
+    the organisation" is judged against."""
+    pages = organizations.get_paginator("list_accounts").paginate()
+    return frozenset(a["Id"] for page in pages for a in page["Accounts"])

@@ -122,6 +122,8 @@ def scan_org(
     if not accounts:
         raise DriftlineError("the organisation lists no active account" + (f" in {args.ou}" if args.ou else ""))
     log.info(f"{len(accounts)} account(s) to scan, {args.concurrency} at a time, through role {args.role_name}")
+    # The whole organisation (not only --ou): an unapproved principal of an account outside it is CRITICAL trust.
+    settings = settings.model_copy(update={"organization_accounts": organization.account_ids(caller.organizations())})
 
     with (
         Activity(err, "scanning accounts", total=len(accounts), enabled=not log.quiet and not log.debug) as activity,

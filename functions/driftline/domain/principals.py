@@ -86,3 +86,18 @@ def covers(approved: str, present: str) -> bool:
     return approved in (present, ANYONE) or (
         approved.startswith("Federated:") and SUBJECT not in approved and present.startswith(approved + SUBJECT)
     )
+
+
+_ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
+
+
+def account_of(principal: str) -> str | None:
+    """The account of an AWS principal in canonical form (``AWS:<id>`` or ``AWS:<ARN>``); None for anything else
+    (services, providers, ``*``, or an ARN naming no account)."""
+    if not principal.startswith("AWS:"):
+        return None
+    value = principal[4:]
+    if _ACCOUNT.match(value):
+        return value
+    found = _ARN_ACCOUNT.match(value)
+    return found.group(1) if found else None

@@ -55,3 +55,6 @@ class CompareSettings(BaseModel):
     # IAM.8 and IAM.22 and IAM Access Analyzer's unused-access findings: an account that has those turns them off.
     # Off, stale-credential is neither raised nor resolved (the comparison does not judge it).
     hygiene: bool = True
+    # The organisation's account ids, where the caller knows them (``driftline scan --org``): an unapproved principal
+    # of an account outside the organisation can then be told apart and is CRITICAL. None: not known (HIGH).
+    organization_accounts: frozenset[str] | None = None

@@ -119,3 +119,35 @@ def test_registry_rejects_trust_on_a_user_and_duplicate_principals() -> None:
         role_entry("ci", trusted_principals=["111122223333", "arn:aws:iam::111122223333:root"])
     with pytest.raises(ValueError, match="at most 100"):
         role_entry("ci", trusted_principals=[f"AWS:{n:012d}" for n in range(101)])
+
+
+@pytest.mark.parametrize(
+    ("present", "organization", "severity"),
+    [
+        # the organisation is not known (a member's own functions, the hub): another account is HIGH
+        ((PARTNER,), None, Severity.HIGH),
+        # known, and the partner is a member account: HIGH
+        ((PARTNER,), frozenset({"111122223333", "123456789012"}), Severity.HIGH),
+        # known, and the partner is outside it: CRITICAL
+        ((PARTNER,), frozenset({"123456789012"}), Severity.CRITICAL),
+        # a role ARN of an outside account counts by its account
+        (("AWS:arn:aws:iam::999988887777:role/x",), frozenset({"123456789012"}), Severity.CRITICAL),
+        # a service is never "outside the organisation"
+        (("Service:ec2.amazonaws.com",), frozenset({"123456789012"}), Severity.HIGH),
+    ],
+    ids=["org-unknown", "member-account", "outside-account", "outside-role-arn", "service"],
+)
+def test_an_unapproved_account_outside_the_organisation_is_critical_where_the_organisation_is_known(
+    present: tuple[str, ...], organization: frozenset[str] | None, severity: Severity
+) -> None:
+    """Tried: role ci approved for lambda only, its trust policy admitting ``present`` too, compared with and without
+    the organisation's account list (``scan --org`` knows it). Must: excess-trust with ``severity``; the summary names
+    the outside accounts only when there are some."""
+    from driftline.domain.settings import CompareSettings
+
+    entry = role_entry("ci", trusted_principals=[LAMBDA])
+    role = observed_role("ci", trusted_by=frozenset({LAMBDA, *present}), trusted_unconditionally=frozenset())
+    result = run([entry], inventory(roles=[role]), CompareSettings(organization_accounts=organization))
+    (drift,) = [d for d in result.drifts if d.type is DriftType.EXCESS_TRUST]
+    assert drift.severity is severity
+    assert ("outside the organisation" in drift.summary) is (severity is Severity.CRITICAL)
