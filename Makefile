@@ -80,6 +80,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.event_path
 	$(BIN)/python -m benchmarks.registry_import
+	$(BIN)/python -m benchmarks.accuracy
 
 # The CDK CLI from npm, pinned, installed into the venv folder (no global install, no lockfile, no telemetry).
 CDK_CLI_VERSION := 2.1148.1

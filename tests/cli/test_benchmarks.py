@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import event_path, hub_run, registry_import
+from benchmarks import accuracy, event_path, hub_run, registry_import
 from benchmarks import run as reconcile_bench
+from driftline.domain.drift import DriftType
 from driftline.settings import get_settings
 from tests.cli.conftest import reset_moto
 
@@ -93,3 +94,17 @@ def test_hub_run_benchmark_at_3_accounts(tmp_path: Path) -> None:
         assert run["assume_role_per_account"] == 2  # the read role and the findings publisher role
     assert first["drifts"] > 0 and quiet["drifts"] == parallel["drifts"] == first["drifts"]
     assert quiet["calls_per_account_median"] < first["calls_per_account_median"]
+
+
+def test_accuracy_benchmark_at_20_users(tmp_path: Path) -> None:
+    """20 clean users and 10 roles, one injection of every drift type and one set of near-misses: every type is
+    injected, found with precision and recall 1.0 (no false positive, none missed), and no near-miss is reported."""
+    assert accuracy.main(["--users", "20", "--results", str(tmp_path)]) == 0
+
+    result = json.loads((tmp_path / "accuracy.json").read_text())
+    injected = {name: row for name, row in result["by_type"].items() if row["injected"]}
+    assert set(injected) == {t.value for t in DriftType} - set(accuracy.NOT_PRODUCIBLE)
+    for name, row in result["by_type"].items():
+        assert (name, row["fp"], row["fn"]) == (name, 0, 0), row
+    assert {(row["precision"], row["recall"]) for row in injected.values()} == {(1.0, 1.0)}
+    assert result["near_misses"] > 0 and result["near_misses_reported"] == {}
