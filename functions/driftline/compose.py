@@ -258,7 +258,7 @@ def hub_settings() -> RuntimeSettings:
 
 
 def organization_members(clients: Clients, units: tuple[str, ...]) -> list[Member]:
-    """The accounts the hub judges: the organisation's ACTIVE accounts, or those directly in ``units``."""
+    """The accounts the hub judges: the organisation's ACTIVE accounts, or those anywhere under ``units``."""
     return members(clients.organizations(), units)
 
 

@@ -1,8 +1,8 @@
 """Hub and spoke: the member accounts the hub judges, as the items of its state machine's Distributed Map.
 
-The organisation's ACTIVE accounts (AWS Organizations ``ListAccounts``), or those directly in the organisational
-units of ``DRIFTLINE_ORGANIZATION_UNITS``; each once, sorted by id. Writes nothing. A failure of Organizations
-raises: the state machine's run fails visibly, with nothing judged.
+The organisation's ACTIVE accounts (AWS Organizations ``ListAccounts``), or those anywhere under the organisational
+units of ``DRIFTLINE_ORGANIZATION_UNITS`` (nested units included); each once, sorted by id. Writes nothing. A
+failure of Organizations raises: the state machine's run fails visibly, with nothing judged.
 """
 
 from __future__ import annotations
