@@ -9,7 +9,7 @@ from typing import Any
 
 from driftline.domain.bounds import clipped
 from driftline.domain.drift import Drift, DriftType
-from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.identity import IdentityRef, Kind, fold
 from driftline.domain.observed import Inventory, ObservedKey, ObservedPrincipal
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.rules import severity_of
@@ -26,15 +26,15 @@ class Context:
     known_ids: Mapping[IdentityRef, str] = field(default_factory=dict)
 
     def revoked_principal(self, ref: IdentityRef) -> tuple[ObservedPrincipal | None, str | None]:
-        """The user or role a revoked entry names, and its new name when IAM holds it under another one: a name
-        that no longer exists is not a deleted identity when its unique id lives on (UpdateUser/UpdateRole keep
-        it)."""
-        found = self.inventory.principal(ref)
-        if found is not None:
-            return found, None
+        """The user or role a revoked entry names, and its new name when IAM holds it under another one. The unique
+        id the ledger saw decides first (UpdateUser/UpdateRole keep it): a vanished name whose id lives on is a
+        rename, not a deletion, and a new identity created under the old name (a decoy with nothing to act with)
+        does not stand in for the renamed original. Without a known id, or once that id is gone, the name decides."""
         known = self.known_ids.get(ref)
-        renamed = self.inventory.by_principal_id(ref.kind, known) if known else None
-        return renamed, (renamed.name if renamed is not None else None)
+        original = self.inventory.by_principal_id(ref.kind, known) if known else None
+        if original is not None:
+            return original, (None if fold(original.name) == fold(ref.name) else original.name)
+        return self.inventory.principal(ref), None
 
     def entry(self, ref: IdentityRef) -> RegistryEntry | None:
         return self.registry.get(ref)

@@ -60,24 +60,29 @@ def access_refs(entries: Iterable[RegistryEntry], now: datetime) -> frozenset[Id
 
 
 def known_ids(
-    ledger: Ledger | None, account_id: str, entries: Iterable[RegistryEntry], inventory: Inventory
+    ledger: Ledger | None,
+    account_id: str,
+    entries: Iterable[RegistryEntry],
+    inventory: Inventory,
+    *,
+    whole_account: bool = False,
 ) -> dict[IdentityRef, str]:
-    """The unique ids the ledger saw revoked users and roles hold, for those whose name IAM no longer has: the
-    comparison then tells a rename (the id lives on) from a deletion. No read at all while every name is there."""
-    gone = sorted(
-        e.ref.key
-        for e in entries
-        if e.is_revoked
-        and e.kind in (Kind.USER, Kind.ROLE)
-        and inventory.covers(e.ref)
-        and inventory.principal(e.ref) is None
+    """The unique ids the ledger saw revoked users and roles hold, so that the comparison follows a rename (the id
+    lives on under another name) and is not fooled by a decoy created under the old name. A whole account reads its
+    ledger partition once; a scoped evaluation reads the records of its revoked users and roles only (none: no read).
+    """
+    revoked = sorted(
+        e.ref.key for e in entries if e.is_revoked and e.kind in (Kind.USER, Kind.ROLE) and inventory.covers(e.ref)
     )
-    if ledger is None or not gone:
+    if ledger is None or not revoked:
         return {}
+    wanted = set(revoked)
     found: dict[IdentityRef, tuple[datetime, str]] = {}
-    for record in ledger.records(account_id, gone):
+    for record in ledger.records(account_id, None if whole_account else revoked):
         ref = IdentityRef.parse(record.identity)
-        if record.principal_id and (ref not in found or found[ref][0] < record.requested_at):
+        if record.identity not in wanted or not record.principal_id:
+            continue
+        if ref not in found or found[ref][0] < record.requested_at:
             found[ref] = (record.requested_at, record.principal_id)
     return {ref: principal_id for ref, (_, principal_id) in found.items()}
 
@@ -97,7 +102,7 @@ def reconcile(
     the deployment says so, and hand every drift to ``sink``."""
     load = registry.load(account_id)
     inventory = iam.read_account(account_id, access=access_refs(load.entries, now))
-    known = known_ids(ledger, account_id, load.entries, inventory)
+    known = known_ids(ledger, account_id, load.entries, inventory, whole_account=True)
     comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable, known_ids=known)
     entries = {e.ref: e for e in load.entries}
     settle = functools.partial(settle_dangling, inventory=inventory, now=now)

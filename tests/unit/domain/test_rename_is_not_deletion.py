@@ -94,24 +94,49 @@ class _Ledger:
         return self._records
 
 
-@pytest.mark.parametrize("present", [True, False])
-def test_the_ledger_is_read_only_when_a_revoked_name_is_gone(present: bool) -> None:
-    # Given a ledger that knows alice's id, and IAM with or without the name "alice"
+@pytest.mark.parametrize("whole_account", [True, False])
+def test_the_ledger_is_read_once_for_the_revoked_users_and_roles(whole_account: bool) -> None:
+    # Given a ledger that knows alice's id (and a record of someone else), alice revoked and present in IAM
     from driftline.domain.ledger import LedgerRecord, LedgerState
 
-    record = LedgerRecord(
-        account_id="123456789012",
-        identity="user#alice",
-        requested_at=NOW - timedelta(hours=3),
-        state=LedgerState.UNENFORCED,
-        opened_at=NOW - timedelta(hours=3),
-        last_checked=NOW,
-        principal_id=ALICE.principal_id,
-    )
-    ledger = _Ledger([record])
-    inv = inventory(users=[ALICE] if present else [])
+    def record(identity: str, principal_id: str) -> LedgerRecord:
+        return LedgerRecord(
+            account_id="123456789012",
+            identity=identity,
+            requested_at=NOW - timedelta(hours=3),
+            state=LedgerState.UNENFORCED,
+            opened_at=NOW - timedelta(hours=3),
+            last_checked=NOW,
+            principal_id=principal_id,
+        )
+
+    ledger = _Ledger([record("user#alice", ALICE.principal_id), record("user#bob", "AIDABOBXXXXXXXXXXXXX")])
     # When asking for the ids the comparison needs
-    found = known_ids(ledger, "123456789012", [REVOKED_ALICE], inv)  # type: ignore[arg-type]
-    # Then a present name costs no read; a vanished one reads exactly that identity's records
-    assert ledger.asked == ([] if present else [["user#alice"]])
-    assert found == ({} if present else {ref("user#alice"): ALICE.principal_id})
+    found = known_ids(ledger, "123456789012", [REVOKED_ALICE], inventory(users=[ALICE]), whole_account=whole_account)  # type: ignore[arg-type]
+    # Then a whole account reads its partition once, a scoped evaluation exactly its revoked identities; only the
+    # revoked entries' ids are kept
+    assert ledger.asked == ([None] if whole_account else [["user#alice"]])
+    assert found == {ref("user#alice"): ALICE.principal_id}
+
+
+def test_nothing_revoked_reads_nothing() -> None:
+    ledger = _Ledger([])
+    assert known_ids(ledger, "123456789012", [user_entry("alice")], inventory(users=[ALICE])) == {}  # type: ignore[arg-type]
+    assert ledger.asked == []
+
+
+def test_a_decoy_created_under_the_old_name_does_not_stand_in_for_the_renamed_original() -> None:
+    # Given alice (revoked, id known to the ledger) renamed to mallory with her active key, and a new user created
+    # under the name "alice" with nothing to act with: the attacker's decoy
+    mallory = ALICE.model_copy(update={"name": "mallory"})
+    decoy = observed_user("alice", principal_id="AIDADECOYXXXXXXXXXXX")
+    inv = inventory(users=[mallory, decoy], keys=[observed_key("AKIAALICE00000000001", "mallory")])
+    # When judging alice's revocation with the id the ledger knows
+    _, check = _check([REVOKED_ALICE], inv, {ref("user#alice"): ALICE.principal_id})
+    # Then the original decides: unenforced, under its new name (the decoy's "no usable credential" is not evidence)
+    assert check.state is RevocationState.UNENFORCED
+    assert check.still_active == ("renamed to mallory: access key AKIAALICE00000000001 is Active",)
+    assert check.principal_id == ALICE.principal_id
+    # And without the known id the decoy would have been taken for alice (the id is what decides)
+    _, fooled = _check([REVOKED_ALICE], inv)
+    assert fooled.state is RevocationState.ENFORCED
