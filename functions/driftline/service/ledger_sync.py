@@ -84,15 +84,17 @@ def sync_ledger(
     changes: Mapping[IdentityRef, Sequence[CredentialChange]] | None = None,
     whole_account: bool = False,
     settle: Settle | None = None,
+    records: Sequence[LedgerRecord] | None = None,
 ) -> LedgerSummary:
     """Open, advance (and for a whole-account evaluation, cancel) ledger records; return what changed. ``settle``
     closes enforcement steps a stopped run left ``intended`` (domain.dangling), before the record advances, so the
-    credit sees them."""
+    credit sees them. ``records``: the whole account's records when the caller has just read them (not read again)."""
     summary = LedgerSummary(scope="account" if whole_account else "identities")
     latest: dict[tuple[str, str], LedgerRecord] = {}
     identities = None if whole_account else sorted({c.identity.key for c in comparison.revocations})
     if identities is None or identities:
-        latest = {(r.identity, iso(r.requested_at)): r for r in ledger.records(account_id, identities)}
+        found = records if records is not None and identities is None else ledger.records(account_id, identities)
+        latest = {(r.identity, iso(r.requested_at)): r for r in found}
     checked: set[tuple[str, str]] = set()
     for check in comparison.revocations:
         key = (check.identity.key, iso(check.revoked_at))

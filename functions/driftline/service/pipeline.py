@@ -18,6 +18,7 @@ from driftline.domain.dangling import settle as settle_dangling
 from driftline.domain.drift import Comparison
 from driftline.domain.enforcement import plan_enforcement
 from driftline.domain.identity import IdentityRef, Kind
+from driftline.domain.ledger import LedgerRecord
 from driftline.domain.observed import ALL_FACETS, Facet, Inventory
 from driftline.domain.registry import RegistryEntry
 from driftline.domain.settings import CompareSettings
@@ -59,32 +60,37 @@ def access_refs(entries: Iterable[RegistryEntry], now: datetime) -> frozenset[Id
     return frozenset(refs)
 
 
-def known_ids(
-    ledger: Ledger | None,
-    account_id: str,
-    entries: Iterable[RegistryEntry],
-    inventory: Inventory,
-    *,
-    whole_account: bool = False,
-) -> dict[IdentityRef, str]:
-    """The unique ids the ledger saw revoked users and roles hold, so that the comparison follows a rename (the id
-    lives on under another name) and is not fooled by a decoy created under the old name. A whole account reads its
-    ledger partition once; a scoped evaluation reads the records of its revoked users and roles only (none: no read).
-    """
-    revoked = sorted(
+def _revoked_principals(entries: Iterable[RegistryEntry], inventory: Inventory) -> list[str]:
+    """The keys of the revoked users and roles ``inventory`` covers: the identities whose unique id matters."""
+    return sorted(
         e.ref.key for e in entries if e.is_revoked and e.kind in (Kind.USER, Kind.ROLE) and inventory.covers(e.ref)
     )
-    if ledger is None or not revoked:
-        return {}
-    wanted = set(revoked)
+
+
+def ids_of(records: Iterable[LedgerRecord], identities: Iterable[str]) -> dict[IdentityRef, str]:
+    """The unique id each of ``identities`` (keys) was last seen holding, from its latest ledger record that has one."""
+    wanted = set(identities)
     found: dict[IdentityRef, tuple[datetime, str]] = {}
-    for record in ledger.records(account_id, None if whole_account else revoked):
-        ref = IdentityRef.parse(record.identity)
+    for record in records:
         if record.identity not in wanted or not record.principal_id:
             continue
+        ref = IdentityRef.parse(record.identity)
         if ref not in found or found[ref][0] < record.requested_at:
             found[ref] = (record.requested_at, record.principal_id)
     return {ref: principal_id for ref, (_, principal_id) in found.items()}
+
+
+def known_ids(
+    ledger: Ledger | None, account_id: str, entries: Iterable[RegistryEntry], inventory: Inventory
+) -> dict[IdentityRef, str]:
+    """The unique ids the ledger saw a scoped evaluation's revoked users and roles hold, so that the comparison
+    follows a rename (the id lives on under another name) and is not fooled by a decoy created under the old name.
+    Reads the records of those identities only (none revoked: no read). A whole-account reconcile takes them from
+    the ledger partition it reads anyway (``ids_of``)."""
+    revoked = _revoked_principals(entries, inventory)
+    if ledger is None or not revoked:
+        return {}
+    return ids_of(ledger.records(account_id, revoked), revoked)
 
 
 def reconcile(
@@ -102,12 +108,17 @@ def reconcile(
     the deployment says so, and hand every drift to ``sink``."""
     load = registry.load(account_id)
     inventory = iam.read_account(account_id, access=access_refs(load.entries, now))
-    known = known_ids(ledger, account_id, load.entries, inventory, whole_account=True)
+    # The ledger partition, read once: the unique ids of revoked users and roles for the comparison, then the records
+    # the ledger sync advances.
+    records = ledger.records(account_id) if ledger is not None else []
+    known = ids_of(records, _revoked_principals(load.entries, inventory))
     comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable, known_ids=known)
     entries = {e.ref: e for e in load.entries}
     settle = functools.partial(settle_dangling, inventory=inventory, now=now)
     summary = (
-        sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True, settle=settle) if ledger else None
+        sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True, settle=settle, records=records)
+        if ledger
+        else None
     )
     enforced: EnforcementReport | None = None
     if enforcement is not None:
@@ -132,7 +143,7 @@ def reconcile(
                 }
                 touched_access = frozenset(r for r in touched if r.kind is not Kind.ACCESS_KEY)
                 inventory = merge(inventory, iam.read_identities(account_id, touched, access=touched_access))
-                comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable)
+                comparison = compare(load.entries, inventory, settings, now, undecided=load.unreadable, known_ids=known)
                 settle = functools.partial(settle_dangling, inventory=inventory, now=now)
                 summary = sync_ledger(ledger, account_id, comparison, entries, now, whole_account=True, settle=settle)
     return _published(

@@ -419,3 +419,24 @@ def test_scheduled_handler_in_report_mode_logs_the_plan_and_changes_nothing(
     assert plans == [f"deactivate-access-key {key}"]
     assert key_status(sandbox, "bob") == {key: "Active"}
     assert ledger_of(sandbox).records(ACCOUNT)[0].actions == ()
+
+
+def test_the_judgement_after_enforcing_still_follows_a_renamed_revoked_user(sandbox: Sandbox) -> None:
+    """Tried: alice revoked with an active key, seen once (the ledger keeps her unique id), then renamed mallory;
+    carol revoked with credentials. An enforcing reconcile acts on carol and so judges the account again after its
+    steps. Must: that second judgement still follows alice's id: her revocation stays unenforced, naming mallory
+    (not "the user is deleted" because the re-judgement forgot the ids the first one used)."""
+    alice_key = str(sandbox.user("alice", key=True))
+    entry = sandbox.register_user("alice")
+    revoke(sandbox, entry, REVOKED_AT)
+    revoked_user_with_credentials(sandbox)
+    run_reconcile(sandbox, NOW)  # report mode: the ledger sees alice's id
+    sandbox.iam.update_user(UserName="alice", NewUserName="mallory")
+
+    evaluation = run_reconcile(sandbox, NOW, enforcement=enforcing(sandbox))
+
+    assert evaluation.enforcement is not None and evaluation.enforcement.applied
+    checks = {c.identity.key: c for c in evaluation.comparison.revocations}
+    assert checks["user#carol"].state.value == "enforced"
+    assert checks["user#alice"].state.value == "unenforced"
+    assert f"renamed to mallory: access key {alice_key} is Active" in checks["user#alice"].still_active

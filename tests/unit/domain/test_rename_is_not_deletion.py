@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from driftline.domain.compare import compare
 from driftline.domain.drift import DriftType, RevocationState
 from driftline.domain.settings import CompareSettings
-from driftline.service.pipeline import known_ids
+from driftline.service.pipeline import ids_of, known_ids
 from tests.unit.domain.builders import (
     NOW,
     inventory,
@@ -94,29 +92,32 @@ class _Ledger:
         return self._records
 
 
-@pytest.mark.parametrize("whole_account", [True, False])
-def test_the_ledger_is_read_once_for_the_revoked_users_and_roles(whole_account: bool) -> None:
+def test_a_scoped_evaluation_reads_its_revoked_identities_records_once_and_keeps_their_ids() -> None:
     # Given a ledger that knows alice's id (and a record of someone else), alice revoked and present in IAM
     from driftline.domain.ledger import LedgerRecord, LedgerState
 
-    def record(identity: str, principal_id: str) -> LedgerRecord:
+    def record(identity: str, principal_id: str, hours: float) -> LedgerRecord:
         return LedgerRecord(
             account_id="123456789012",
             identity=identity,
-            requested_at=NOW - timedelta(hours=3),
+            requested_at=NOW - timedelta(hours=hours),
             state=LedgerState.UNENFORCED,
-            opened_at=NOW - timedelta(hours=3),
+            opened_at=NOW - timedelta(hours=hours),
             last_checked=NOW,
             principal_id=principal_id,
         )
 
-    ledger = _Ledger([record("user#alice", ALICE.principal_id), record("user#bob", "AIDABOBXXXXXXXXXXXXX")])
+    older = record("user#alice", "AIDAOLDALICEXXXXXXXX", 30)
+    ledger = _Ledger(
+        [older, record("user#alice", ALICE.principal_id, 3), record("user#bob", "AIDABOBXXXXXXXXXXXXX", 3)]
+    )
     # When asking for the ids the comparison needs
-    found = known_ids(ledger, "123456789012", [REVOKED_ALICE], inventory(users=[ALICE]), whole_account=whole_account)  # type: ignore[arg-type]
-    # Then a whole account reads its partition once, a scoped evaluation exactly its revoked identities; only the
-    # revoked entries' ids are kept
-    assert ledger.asked == ([None] if whole_account else [["user#alice"]])
+    found = known_ids(ledger, "123456789012", [REVOKED_ALICE], inventory(users=[ALICE]))  # type: ignore[arg-type]
+    # Then exactly alice's records are read, once, and the id of her latest revocation is kept (bob's is not asked)
+    assert ledger.asked == [["user#alice"]]
     assert found == {ref("user#alice"): ALICE.principal_id}
+    # And the whole-account path picks the same from the partition it reads anyway
+    assert ids_of(ledger.records("123456789012"), ["user#alice"]) == found
 
 
 def test_nothing_revoked_reads_nothing() -> None:
