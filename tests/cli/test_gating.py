@@ -163,10 +163,10 @@ def test_live_mutes_mute_and_the_run_passes(account: Any, run_cli: RunCli, tmp_p
 
 
 def test_a_mute_for_today_still_mutes(account: Any, run_cli: RunCli, tmp_path: Path) -> None:
-    """expires: today's date mutes through the end of today (UTC): mallory's user is muted, 2 drifts remain."""
-    path = write_mutes(
-        tmp_path, one(identity="user#mallory", type="unregistered-identity", expires=TODAY.isoformat(), reason="r")
-    )
+    """expires: today's date mutes through the end of today (UTC): mallory's user is muted, 2 drifts remain. Today
+    is read when the test runs, not when the module was imported (a suite crossing midnight UTC failed here)."""
+    today = datetime.now(UTC).date().isoformat()
+    path = write_mutes(tmp_path, one(identity="user#mallory", type="unregistered-identity", expires=today, reason="r"))
     code, report, _ = scan_json(run_cli, account, "--ignore", str(path))
     assert report["summary"]["muted"] == 1 and report["summary"]["drifts"] == 2 and report["expired_mutes"] == []
 
